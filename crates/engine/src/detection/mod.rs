@@ -1,0 +1,131 @@
+//! Text detection: a DB (DBNet) model turns a page into a per-pixel text
+//! probability map, and [`postprocess`] turns the map into rotated boxes.
+
+pub mod postprocess;
+
+use image::RgbImage;
+
+use crate::geometry::Quad;
+use crate::imageops::{resize, write_bgr_normalised};
+use crate::model::{DenseTensor, Model};
+use crate::{EngineError, Result};
+pub use postprocess::{boxes_from_map, DbParams, MapBox, ProbabilityMap};
+
+/// How pages are sized for the detector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorConfig {
+    /// Pages whose longer side exceeds this are scaled down to it (pixels).
+    /// Smaller pages are never scaled up.
+    pub max_side: u32,
+    /// The input tensor's height and width are padded up to a multiple of
+    /// this (at least 32, which the network's strides require). Coarser steps
+    /// mean fewer distinct shapes, hence fewer optimised plans to keep.
+    pub shape_step: u32,
+    /// Post-processing parameters.
+    pub db: DbParams,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self { max_side: 1600, shape_step: 32, db: DbParams::default() }
+    }
+}
+
+/// A detected text region in page pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectedBox {
+    /// Corners, top-left first, clamped to the page.
+    pub quad: Quad,
+    /// Mean text probability inside the region (0..1).
+    pub score: f32,
+}
+
+/// Geometry of one detector input: how the page was scaled and padded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetectorInput {
+    /// Scaled page width (pixels in the tensor that hold image).
+    pub width: u32,
+    /// Scaled page height.
+    pub height: u32,
+    /// Padded tensor width (a multiple of `shape_step`).
+    pub tensor_width: u32,
+    /// Padded tensor height.
+    pub tensor_height: u32,
+}
+
+/// Runs a DB text detector.
+pub struct Detector {
+    model: Box<dyn Model>,
+    config: DetectorConfig,
+}
+
+impl Detector {
+    /// Wraps a detection model.
+    pub fn new(model: Box<dyn Model>, config: DetectorConfig) -> Self {
+        Self { model, config }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
+    /// Where a page of `width` x `height` pixels lands in the detector input.
+    pub fn input_geometry(&self, width: u32, height: u32) -> DetectorInput {
+        let long = width.max(height) as f32;
+        let scale = (self.config.max_side as f32 / long).min(1.0);
+        let w = ((width as f32 * scale).round() as u32).max(1);
+        let h = ((height as f32 * scale).round() as u32).max(1);
+        let step = self.config.shape_step.max(32);
+        DetectorInput { width: w, height: h, tensor_width: w.div_ceil(step) * step, tensor_height: h.div_ceil(step) * step }
+    }
+
+    /// Builds the optimised plan for pages of this size ahead of time.
+    pub fn prepare(&self, width: u32, height: u32) -> Result<()> {
+        let g = self.input_geometry(width, height);
+        self.model.prepare(&[1, 3, g.tensor_height as usize, g.tensor_width as usize])
+    }
+
+    /// Runs the network on `page`, returning its probability map (tensor-sized,
+    /// row-major) and the input geometry.
+    pub fn probability_map(&self, page: &RgbImage) -> Result<(Vec<f32>, DetectorInput)> {
+        let g = self.input_geometry(page.width(), page.height());
+        let scaled = resize(page, g.width, g.height);
+        let (tw, th) = (g.tensor_width as usize, g.tensor_height as usize);
+        let mut input = DenseTensor::filled(&[1, 3, th, tw], 0.0);
+        write_bgr_normalised(&scaled, &mut input.data, tw, th);
+        let output = self.model.run(&input)?;
+        if output.data.len() != tw * th {
+            return Err(EngineError::Inference(format!(
+                "detector output has shape {:?}, expected {}x{} values",
+                output.shape, th, tw
+            )));
+        }
+        Ok((output.data, g))
+    }
+
+    /// Turns a probability map from [`Detector::probability_map`] into boxes
+    /// in the coordinates of a page of `page_width` x `page_height` pixels.
+    pub fn boxes(&self, map: &[f32], g: &DetectorInput, page_width: u32, page_height: u32) -> Vec<DetectedBox> {
+        let prob = ProbabilityMap {
+            data: map,
+            stride: g.tensor_width as usize,
+            width: g.width as usize,
+            height: g.height as usize,
+        };
+        let sx = page_width as f32 / g.width as f32;
+        let sy = page_height as f32 / g.height as f32;
+        boxes_from_map(&prob, &self.config.db)
+            .into_iter()
+            .map(|b| {
+                // Map pixel centres to page pixel centres, then clamp to the page.
+                let quad = Quad(b.quad().0.map(|p| {
+                    crate::geometry::Point::new((p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5)
+                }))
+                .clamped(page_width as f32 - 1.0, page_height as f32 - 1.0);
+                DetectedBox { quad, score: b.score }
+            })
+            .filter(|b| b.quad.width() > 3.0 && b.quad.height() > 3.0)
+            .collect()
+    }
+}

@@ -1,0 +1,287 @@
+//! The OCR engine: loads a model set once and reads pages.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+
+use crate::classifier::Classifier;
+use crate::crop::crop_line;
+use crate::decode::{decode_image, DecodeLimits};
+use crate::detection::{Detector, DetectorConfig};
+use crate::imageops::resize;
+use crate::layout::{assemble, words_from_reading, LayoutParams, Segment};
+use crate::model::OnnxModel;
+use crate::recognition::{Dictionary, Recognizer, RecognizerConfig};
+use crate::result::{BoundingBox, PageResult};
+use crate::{EngineError, Result};
+
+/// Paths of the models that make up one engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSet {
+    /// Short name for logs and reports (e.g. "PP-OCRv4 mobile").
+    pub name: String,
+    /// DB text detector.
+    pub detector: PathBuf,
+    /// CTC recogniser whose ONNX metadata holds its `character` dictionary.
+    pub recognizer: PathBuf,
+    /// Optional 180° line classifier.
+    pub classifier: Option<PathBuf>,
+}
+
+impl ModelSet {
+    /// Engine 1: PP-OCRv4 mobile detector and recogniser (from the
+    /// `rapidocr-onnxruntime==1.4.4` wheel), as `scripts/fetch-models` lays them out.
+    pub fn engine1(models_dir: impl AsRef<Path>) -> Self {
+        let d = models_dir.as_ref();
+        Self {
+            name: "PP-OCRv4 mobile".into(),
+            detector: d.join("ch_PP-OCRv4_det_infer.onnx"),
+            recognizer: d.join("ch_PP-OCRv4_rec_infer.onnx"),
+            classifier: Some(d.join("ch_ppocr_mobile_v2.0_cls_infer.onnx")),
+        }
+    }
+
+    /// Engine 2: PP-OCRv6 small detector and recogniser (from the `rapidocr==3.10.0` wheel).
+    pub fn engine2(models_dir: impl AsRef<Path>) -> Self {
+        let d = models_dir.as_ref();
+        Self {
+            name: "PP-OCRv6 small".into(),
+            detector: d.join("PP-OCRv6_det_small.onnx"),
+            recognizer: d.join("PP-OCRv6_rec_small.onnx"),
+            classifier: Some(d.join("ch_ppocr_mobile_v2.0_cls_mobile.onnx")),
+        }
+    }
+
+    /// Whether every model file of the set exists.
+    pub fn is_installed(&self) -> bool {
+        self.detector.is_file() && self.recognizer.is_file() && self.classifier.as_ref().is_none_or(|c| c.is_file())
+    }
+}
+
+/// Tunable engine settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Limits applied when decoding untrusted bytes.
+    pub decode: DecodeLimits,
+    /// Pages with a longer side than this are read from a copy scaled down to
+    /// it (pixels); boxes are still reported in original page pixels.
+    pub max_working_side: u32,
+    /// Detector sizing and post-processing.
+    pub detector: DetectorConfig,
+    /// Recogniser geometry.
+    pub recognizer: RecognizerConfig,
+    /// Lines whose mean character confidence is below this are dropped (0..1).
+    pub min_line_confidence: f32,
+    /// Classifier probability needed to turn a line by 180°.
+    pub classifier_threshold: f32,
+    /// Word splitting and reading-order parameters.
+    pub layout: LayoutParams,
+    /// Most optimised plans kept per model.
+    pub plan_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            decode: DecodeLimits::default(),
+            max_working_side: 2560,
+            detector: DetectorConfig::default(),
+            recognizer: RecognizerConfig::default(),
+            min_line_confidence: 0.5,
+            classifier_threshold: 0.9,
+            layout: LayoutParams::default(),
+            plan_capacity: 64,
+        }
+    }
+}
+
+/// Per-request choices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecognizeOptions {
+    /// Run the 180° line classifier and turn upside-down lines.
+    pub classify_lines: bool,
+    /// Restrict the recogniser to these classes (see [`Dictionary::mask`]).
+    pub allowed_classes: Option<Vec<bool>>,
+}
+
+/// Time spent in each stage, summed over pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimings {
+    /// Decoding the file, orientation, scaling to the working size.
+    pub decode: Duration,
+    /// Detector input preparation and network.
+    pub detect: Duration,
+    /// 180° line classification.
+    pub classify: Duration,
+    /// Cropping lines and running the recogniser.
+    pub recognize: Duration,
+    /// Box extraction from the probability map, CTC decoding, words and layout.
+    pub postprocess: Duration,
+}
+
+impl StageTimings {
+    /// Sum of all stages.
+    pub fn total(&self) -> Duration {
+        self.decode + self.detect + self.classify + self.recognize + self.postprocess
+    }
+}
+
+impl std::ops::AddAssign for StageTimings {
+    fn add_assign(&mut self, o: Self) {
+        self.decode += o.decode;
+        self.detect += o.detect;
+        self.classify += o.classify;
+        self.recognize += o.recognize;
+        self.postprocess += o.postprocess;
+    }
+}
+
+/// A loaded OCR engine. Cheap to share (`&self` everywhere, `Send + Sync`).
+pub struct OcrEngine {
+    name: String,
+    detector: Detector,
+    recognizer: Recognizer,
+    classifier: Option<Classifier>,
+    config: EngineConfig,
+}
+
+impl OcrEngine {
+    /// Loads (parses) the models of `models`. Optimised plans are built on
+    /// first use of each input shape, or ahead of time with [`OcrEngine::prepare`].
+    pub fn load(models: &ModelSet, config: EngineConfig) -> Result<Self> {
+        let det = OnnxModel::load(&models.detector, config.plan_capacity)?;
+        let rec = OnnxModel::load(&models.recognizer, config.plan_capacity)?;
+        let dictionary = Dictionary::from_lines(
+            rec.metadata("character").ok_or_else(|| EngineError::MissingDictionary(models.recognizer.clone()))?,
+        );
+        let classifier = match &models.classifier {
+            Some(path) => Some(Classifier::new(Box::new(OnnxModel::load(path, 4)?), config.classifier_threshold)),
+            None => None,
+        };
+        Ok(Self {
+            name: models.name.clone(),
+            detector: Detector::new(Box::new(det), config.detector),
+            recognizer: Recognizer::new(Box::new(rec), dictionary, config.recognizer.clone()),
+            classifier,
+            config,
+        })
+    }
+
+    /// The model set's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The recogniser's dictionary (what this engine can read).
+    pub fn dictionary(&self) -> &Dictionary {
+        self.recognizer.dictionary()
+    }
+
+    /// Builds every recogniser plan, the classifier plan, and detector plans
+    /// for pages of the given sizes, so later requests pay no optimisation.
+    pub fn prepare(&self, page_sizes: &[(u32, u32)]) -> Result<()> {
+        self.recognizer.prepare_all()?;
+        if let Some(c) = &self.classifier {
+            c.prepare()?;
+        }
+        for &(w, h) in page_sizes {
+            let (ww, wh, _) = self.working_size(w, h);
+            self.detector.prepare(ww, wh)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes `bytes` (any supported format, every page) and reads each page.
+    pub fn recognize_bytes(&self, bytes: &[u8], options: &RecognizeOptions) -> Result<Vec<PageResult>> {
+        self.recognize_bytes_timed(bytes, options).map(|(pages, _)| pages)
+    }
+
+    /// As [`OcrEngine::recognize_bytes`], also returning time per stage.
+    pub fn recognize_bytes_timed(&self, bytes: &[u8], options: &RecognizeOptions) -> Result<(Vec<PageResult>, StageTimings)> {
+        let mut timings = StageTimings::default();
+        let start = Instant::now();
+        let pages = decode_image(bytes, &self.config.decode)?;
+        timings.decode += start.elapsed();
+        let mut results = Vec::with_capacity(pages.len());
+        for page in &pages {
+            results.push(self.recognize_page_timed(page, options, &mut timings)?);
+        }
+        Ok((results, timings))
+    }
+
+    /// Reads one decoded page.
+    pub fn recognize_page(&self, page: &RgbImage, options: &RecognizeOptions) -> Result<PageResult> {
+        self.recognize_page_timed(page, options, &mut StageTimings::default())
+    }
+
+    fn working_size(&self, w: u32, h: u32) -> (u32, u32, f32) {
+        let long = w.max(h);
+        if long <= self.config.max_working_side {
+            return (w, h, 1.0);
+        }
+        let s = self.config.max_working_side as f32 / long as f32;
+        (((w as f32 * s).round() as u32).max(1), ((h as f32 * s).round() as u32).max(1), s)
+    }
+
+    /// Reads one decoded page, adding the time of each stage to `timings`.
+    pub fn recognize_page_timed(&self, page: &RgbImage, options: &RecognizeOptions, timings: &mut StageTimings) -> Result<PageResult> {
+        let clock = Instant::now();
+        let (ww, wh, s) = self.working_size(page.width(), page.height());
+        let scaled;
+        let work: &RgbImage = if s < 1.0 {
+            scaled = resize(page, ww, wh);
+            &scaled
+        } else {
+            page
+        };
+        let to_page = 1.0 / s;
+        timings.decode += clock.elapsed();
+
+        let clock = Instant::now();
+        let (map, geometry) = self.detector.probability_map(work)?;
+        timings.detect += clock.elapsed();
+        let clock = Instant::now();
+        let boxes = self.detector.boxes(&map, &geometry, work.width(), work.height());
+        drop(map);
+        timings.postprocess += clock.elapsed();
+
+        let cfg = &self.recognizer.config();
+        let mut segments = Vec::with_capacity(boxes.len());
+        for b in boxes {
+            let clock = Instant::now();
+            let Some(mut crop) = crop_line(work, &b.quad, cfg.height, cfg.max_width()) else { continue };
+            timings.recognize += clock.elapsed();
+            if options.classify_lines {
+                if let Some(classifier) = &self.classifier {
+                    let clock = Instant::now();
+                    if classifier.is_upside_down(&crop.image)? {
+                        if let Some(turned) = crop.rotated_180(work, cfg.max_width()) {
+                            crop = turned;
+                        }
+                    }
+                    timings.classify += clock.elapsed();
+                }
+            }
+            let clock = Instant::now();
+            let reading = self.recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
+            timings.recognize += clock.elapsed();
+            let clock = Instant::now();
+            if !reading.chars.is_empty() && reading.confidence() >= self.config.min_line_confidence {
+                let words = words_from_reading(&crop, &reading, &self.config.layout, to_page);
+                let bbox = BoundingBox::from_quad(&crop.quad.scaled(to_page, to_page));
+                segments.push(Segment { words, bbox });
+            }
+            timings.postprocess += clock.elapsed();
+        }
+        let clock = Instant::now();
+        let blocks = assemble(segments, &self.config.layout);
+        timings.postprocess += clock.elapsed();
+        Ok(PageResult { width: page.width(), height: page.height(), blocks })
+    }
+}

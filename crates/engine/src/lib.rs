@@ -1,0 +1,44 @@
+//! Pure-Rust OCR engine: PP-OCR text detection and recognition on `tract-onnx`.
+//!
+//! The engine knows nothing of HTTP, databases or async runtimes. It takes
+//! image bytes (or decoded pixels) and returns a [`PageResult`]: blocks of
+//! lines of words, each with its text, confidence and a box in pixels of the
+//! original image (origin top-left, x to the right, y down).
+//!
+//! Pipeline per page (each stage in its own module):
+//! [`decode`] → detection ([`detection`]: DB probability map → rotated boxes)
+//! → perspective crops ([`crop`]) → optional 180° line classifier
+//! ([`classifier`]) → recognition ([`recognition`]: CTC greedy decoding with
+//! per-character confidence and time-step positions) → words and reading
+//! order ([`layout`]).
+//!
+//! ```no_run
+//! use ocr_engine::{ModelSet, OcrEngine, RecognizeOptions};
+//! let engine = OcrEngine::load(&ModelSet::engine1("models"), Default::default())?;
+//! let bytes = std::fs::read("receipt.jpg")?;
+//! for page in engine.recognize_bytes(&bytes, &RecognizeOptions::default())? {
+//!     println!("{}", page.text());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod classifier;
+pub mod crop;
+pub mod decode;
+pub mod detection;
+pub mod engine;
+mod error;
+pub mod eval;
+pub mod geometry;
+pub mod imageops;
+pub mod layout;
+pub mod model;
+pub mod recognition;
+pub mod result;
+
+pub use decode::{decode_image, DecodeLimits};
+pub use engine::{EngineConfig, ModelSet, OcrEngine, RecognizeOptions, StageTimings};
+pub use error::{EngineError, Result};
+pub use result::{Block, BoundingBox, Line, PageResult, Word};

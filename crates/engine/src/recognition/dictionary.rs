@@ -1,0 +1,58 @@
+//! The recogniser's class list, read from the model's ONNX metadata.
+
+/// Maps recogniser class indices to symbols.
+///
+/// PP-OCR convention (verified on v4 and v6): class 0 is the CTC blank,
+/// classes `1..=n` are the `n` lines of the model's `character` metadata, and
+/// class `n + 1` is a space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dictionary {
+    symbols: Vec<String>,
+}
+
+impl Dictionary {
+    /// Parses the `character` metadata value: one symbol per line.
+    pub fn from_lines(text: &str) -> Self {
+        let mut symbols = vec![String::new()];
+        symbols.extend(text.lines().map(|l| l.trim_end_matches('\r').to_string()));
+        symbols.push(" ".to_string());
+        Self { symbols }
+    }
+
+    /// Number of model classes (dictionary entries + blank + space).
+    pub fn classes(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// The symbol of `class` (empty for the blank or an unknown class).
+    pub fn symbol(&self, class: usize) -> &str {
+        self.symbols.get(class).map(String::as_str).unwrap_or("")
+    }
+
+    /// Every symbol the model can emit (blank excluded).
+    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+        self.symbols.iter().skip(1).map(String::as_str)
+    }
+
+    /// A class mask that allows the symbols for which `keep` holds (and the
+    /// space), for [`crate::recognition::Recognizer::recognize`].
+    pub fn mask(&self, keep: impl Fn(&str) -> bool) -> Vec<bool> {
+        self.symbols.iter().enumerate().map(|(i, s)| i == 0 || s == " " || keep(s)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_first_space_last() {
+        let d = Dictionary::from_lines("a\nb\nc");
+        assert_eq!(d.classes(), 5);
+        assert_eq!(d.symbol(0), "");
+        assert_eq!(d.symbol(1), "a");
+        assert_eq!(d.symbol(4), " ");
+        assert_eq!(d.symbol(99), "");
+        assert_eq!(d.mask(|s| s == "b"), vec![true, false, true, false, true]);
+    }
+}
