@@ -1,1 +1,9 @@
-//! placeholder
+//! OCR.space-compatible OCR server and command-line tool (`ocr-server`).
+//!
+//! This crate is the edge: it turns command-line arguments (and, later, HTTP
+//! requests) into engine calls and renders the results. The OCR itself lives
+//! in `ocr-engine`.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod engines;

@@ -23,7 +23,12 @@ impl LineCrop {
     /// Page coordinates of the strip region between columns `x0` and `x1`.
     pub fn page_quad(&self, x0: f32, x1: f32) -> Quad {
         let h = self.image.height() as f32;
-        Quad([self.to_page.apply(x0, 0.0), self.to_page.apply(x1, 0.0), self.to_page.apply(x1, h), self.to_page.apply(x0, h)])
+        Quad([
+            self.to_page.apply(x0, 0.0),
+            self.to_page.apply(x1, 0.0),
+            self.to_page.apply(x1, h),
+            self.to_page.apply(x0, h),
+        ])
     }
 
     /// The same region turned by 180 degrees (for upside-down lines).
@@ -68,7 +73,8 @@ mod tests {
     #[test]
     fn axis_aligned_crop_keeps_aspect_and_maps_back() {
         let page = RgbImage::from_fn(200, 100, |x, _| Rgb([(x % 256) as u8, 0, 0]));
-        let quad = Quad([Point::new(20.0, 10.0), Point::new(120.0, 10.0), Point::new(120.0, 30.0), Point::new(20.0, 30.0)]);
+        let quad =
+            Quad([Point::new(20.0, 10.0), Point::new(120.0, 10.0), Point::new(120.0, 30.0), Point::new(20.0, 30.0)]);
         let crop = crop_line(&page, &quad, 48, 1000).unwrap();
         assert_eq!((crop.image.width(), crop.image.height()), (240, 48));
         // Left edge of the strip samples near x = 20, right edge near x = 120.
@@ -81,7 +87,8 @@ mod tests {
     #[test]
     fn tall_regions_are_turned() {
         let page = RgbImage::from_pixel(100, 300, Rgb([255, 255, 255]));
-        let quad = Quad([Point::new(10.0, 10.0), Point::new(40.0, 10.0), Point::new(40.0, 210.0), Point::new(10.0, 210.0)]);
+        let quad =
+            Quad([Point::new(10.0, 10.0), Point::new(40.0, 10.0), Point::new(40.0, 210.0), Point::new(10.0, 210.0)]);
         let crop = crop_line(&page, &quad, 48, 1000).unwrap();
         assert!(crop.image.width() > crop.image.height());
     }

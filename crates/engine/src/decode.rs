@@ -6,8 +6,8 @@
 use std::io::Cursor;
 
 use image::{
-    codecs::gif::GifDecoder, AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb,
-    RgbImage, RgbaImage,
+    codecs::gif::GifDecoder, AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb, RgbImage,
+    RgbaImage,
 };
 
 use crate::{EngineError, Result};
@@ -113,6 +113,10 @@ fn decode_error(e: impl std::fmt::Display) -> EngineError {
 }
 
 fn decode_single(bytes: &[u8], kind: ImageKind, limits: &DecodeLimits) -> Result<RgbImage> {
+    if kind == ImageKind::Jpeg && !has_jpeg_end_marker(bytes) {
+        // The JPEG decoder fills missing data with grey instead of failing.
+        return Err(EngineError::Decode("truncated JPEG: no end-of-image marker".into()));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.image_format());
     reader.limits(decoder_limits(limits));
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
@@ -122,6 +126,14 @@ fn decode_single(bytes: &[u8], kind: ImageKind, limits: &DecodeLimits) -> Result
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     image.apply_orientation(orientation);
     Ok(flatten(image))
+}
+
+/// Whether the end-of-image marker (FF D9) occurs in the file's last 4 KiB.
+/// It cannot occur inside entropy-coded data (a data FF byte is followed by
+/// 00), so a file cut short inside its image data has none there.
+fn has_jpeg_end_marker(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Converts to RGB, compositing any transparency onto a white background
@@ -164,8 +176,7 @@ fn decode_gif(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>> {
 fn decode_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>> {
     let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(decode_error)?;
     let mut tiff_limits = tiff::decoder::Limits::default();
-    tiff_limits.decoding_buffer_size =
-        usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
+    tiff_limits.decoding_buffer_size = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     decoder = decoder.with_limits(tiff_limits);
     let mut pages = Vec::new();
     loop {
@@ -187,7 +198,12 @@ fn decode_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>> {
 
 /// Converts one decoded TIFF page to RGB. 16-bit samples keep their high
 /// byte; 1-bit pages are unpacked (rows are byte-aligned).
-fn tiff_to_rgb(width: u32, height: u32, color: tiff::ColorType, data: tiff::decoder::DecodingResult) -> Result<RgbImage> {
+fn tiff_to_rgb(
+    width: u32,
+    height: u32,
+    color: tiff::ColorType,
+    data: tiff::decoder::DecodingResult,
+) -> Result<RgbImage> {
     use tiff::decoder::DecodingResult as D;
     use tiff::ColorType as C;
     let samples: Vec<u8> = match data {
@@ -277,6 +293,16 @@ mod tests {
     fn truncated_png_is_a_decode_error() {
         let bytes = png_bytes(64, 64);
         let r = decode_image(&bytes[..bytes.len() / 2], &DecodeLimits::default());
+        assert!(matches!(r, Err(EngineError::Decode(_))), "{r:?}");
+    }
+
+    #[test]
+    fn truncated_jpeg_is_a_decode_error() {
+        let img = RgbImage::from_fn(64, 64, |x, y| Rgb([(x * 4) as u8, (y * 4) as u8, 0]));
+        let mut bytes = Vec::new();
+        img.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg).unwrap();
+        assert_eq!(decode_image(&bytes, &DecodeLimits::default()).unwrap().len(), 1);
+        let r = decode_image(&bytes[..bytes.len() - 40], &DecodeLimits::default());
         assert!(matches!(r, Err(EngineError::Decode(_))), "{r:?}");
     }
 

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH};
 use crate::crop::crop_line;
 use crate::decode::{decode_image, DecodeLimits};
-use crate::detection::{Detector, DetectorConfig};
+use crate::detection::{DetectedBox, Detector, DetectorConfig};
 use crate::imageops::resize;
 use crate::layout::{assemble, words_from_reading, LayoutParams, Segment};
 use crate::model::OnnxModel;
@@ -97,12 +97,21 @@ impl Default for EngineConfig {
 }
 
 /// Per-request choices.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecognizeOptions {
-    /// Run the 180° line classifier and turn upside-down lines.
+    /// Run the 180° line classifier on every line and turn upside-down lines.
     pub classify_lines: bool,
+    /// When most text on a page runs vertically, turn the page a quarter
+    /// (direction from the line classifier) and read it upright. On by default.
+    pub rotate_vertical_pages: bool,
     /// Restrict the recogniser to these classes (see [`Dictionary::mask`]).
     pub allowed_classes: Option<Vec<bool>>,
+}
+
+impl Default for RecognizeOptions {
+    fn default() -> Self {
+        Self { classify_lines: false, rotate_vertical_pages: true, allowed_classes: None }
+    }
 }
 
 /// Time spent in each stage, summed over pages.
@@ -203,7 +212,11 @@ impl OcrEngine {
     }
 
     /// As [`OcrEngine::recognize_bytes`], also returning time per stage.
-    pub fn recognize_bytes_timed(&self, bytes: &[u8], options: &RecognizeOptions) -> Result<(Vec<PageResult>, StageTimings)> {
+    pub fn recognize_bytes_timed(
+        &self,
+        bytes: &[u8],
+        options: &RecognizeOptions,
+    ) -> Result<(Vec<PageResult>, StageTimings)> {
         let mut timings = StageTimings::default();
         let start = Instant::now();
         let pages = decode_image(bytes, &self.config.decode)?;
@@ -230,38 +243,41 @@ impl OcrEngine {
     }
 
     /// Reads one decoded page, adding the time of each stage to `timings`.
-    pub fn recognize_page_timed(&self, page: &RgbImage, options: &RecognizeOptions, timings: &mut StageTimings) -> Result<PageResult> {
+    pub fn recognize_page_timed(
+        &self,
+        page: &RgbImage,
+        options: &RecognizeOptions,
+        timings: &mut StageTimings,
+    ) -> Result<PageResult> {
         let clock = Instant::now();
         let (ww, wh, s) = self.working_size(page.width(), page.height());
-        let scaled;
-        let work: &RgbImage = if s < 1.0 {
-            scaled = resize(page, ww, wh);
-            &scaled
-        } else {
-            page
-        };
+        let mut work = if s < 1.0 { resize(page, ww, wh) } else { page.clone() };
         let to_page = 1.0 / s;
         timings.decode += clock.elapsed();
 
-        let clock = Instant::now();
-        let (map, geometry) = self.detector.probability_map(work)?;
-        timings.detect += clock.elapsed();
-        let clock = Instant::now();
-        let boxes = self.detector.boxes(&map, &geometry, work.width(), work.height());
-        drop(map);
-        timings.postprocess += clock.elapsed();
+        let mut boxes = self.detect(&work, timings)?;
+        let mut rotation = 0;
+        if options.rotate_vertical_pages {
+            if let Some(turn) = self.vertical_page_turn(&work, &boxes, timings)? {
+                let clock = Instant::now();
+                work = if turn == 90 { image::imageops::rotate90(&work) } else { image::imageops::rotate270(&work) };
+                rotation = turn;
+                timings.decode += clock.elapsed();
+                boxes = self.detect(&work, timings)?;
+            }
+        }
 
-        let cfg = &self.recognizer.config();
+        let cfg = self.recognizer.config();
         let mut segments = Vec::with_capacity(boxes.len());
         for b in boxes {
             let clock = Instant::now();
-            let Some(mut crop) = crop_line(work, &b.quad, cfg.height, cfg.max_width()) else { continue };
+            let Some(mut crop) = crop_line(&work, &b.quad, cfg.height, cfg.max_width()) else { continue };
             timings.recognize += clock.elapsed();
             if options.classify_lines {
                 if let Some(classifier) = &self.classifier {
                     let clock = Instant::now();
                     if classifier.is_upside_down(&crop.image)? {
-                        if let Some(turned) = crop.rotated_180(work, cfg.max_width()) {
+                        if let Some(turned) = crop.rotated_180(&work, cfg.max_width()) {
                             crop = turned;
                         }
                     }
@@ -282,6 +298,50 @@ impl OcrEngine {
         let clock = Instant::now();
         let blocks = assemble(segments, &self.config.layout);
         timings.postprocess += clock.elapsed();
-        Ok(PageResult { width: page.width(), height: page.height(), blocks })
+        let (width, height) =
+            if rotation % 180 == 0 { (page.width(), page.height()) } else { (page.height(), page.width()) };
+        Ok(PageResult { width, height, rotation, blocks })
+    }
+
+    fn detect(&self, work: &RgbImage, timings: &mut StageTimings) -> Result<Vec<DetectedBox>> {
+        let clock = Instant::now();
+        let (map, geometry) = self.detector.probability_map(work)?;
+        timings.detect += clock.elapsed();
+        let clock = Instant::now();
+        let boxes = self.detector.boxes(&map, &geometry, work.width(), work.height());
+        timings.postprocess += clock.elapsed();
+        Ok(boxes)
+    }
+
+    /// When most text boxes stand upright (text running up or down the page),
+    /// the clockwise turn (90 or 270 degrees) that makes the text readable.
+    /// The direction comes from the 180° classifier's votes on the largest
+    /// boxes (each crop is first turned a quarter counter-clockwise, so
+    /// "upside down" means the page needs a clockwise quarter turn).
+    fn vertical_page_turn(
+        &self,
+        work: &RgbImage,
+        boxes: &[DetectedBox],
+        timings: &mut StageTimings,
+    ) -> Result<Option<u16>> {
+        let is_vertical = |b: &&DetectedBox| b.quad.height() >= 1.5 * b.quad.width();
+        let vertical: Vec<&DetectedBox> = boxes.iter().filter(is_vertical).collect();
+        if vertical.is_empty() || vertical.len() * 2 <= boxes.len() {
+            return Ok(None);
+        }
+        let Some(classifier) = &self.classifier else { return Ok(Some(270)) };
+        let clock = Instant::now();
+        let mut largest = vertical;
+        largest.sort_by(|a, b| (b.quad.width() * b.quad.height()).total_cmp(&(a.quad.width() * a.quad.height())));
+        let mut votes = 0.0;
+        let mut counted = 0;
+        for b in largest.into_iter().take(5) {
+            if let Some(crop) = crop_line(work, &b.quad, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH * 4) {
+                votes += classifier.upside_down_probability(&crop.image)?;
+                counted += 1;
+            }
+        }
+        timings.classify += clock.elapsed();
+        Ok(Some(if counted > 0 && votes / counted as f32 >= 0.5 { 90 } else { 270 }))
     }
 }

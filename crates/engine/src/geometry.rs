@@ -38,16 +38,8 @@ impl Quad {
     /// right-most the right side.
     pub fn from_corners(mut corners: [Point; 4]) -> Self {
         corners.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
-        let (tl, bl) = if corners[0].y <= corners[1].y {
-            (corners[0], corners[1])
-        } else {
-            (corners[1], corners[0])
-        };
-        let (tr, br) = if corners[2].y <= corners[3].y {
-            (corners[2], corners[3])
-        } else {
-            (corners[3], corners[2])
-        };
+        let (tl, bl) = if corners[0].y <= corners[1].y { (corners[0], corners[1]) } else { (corners[1], corners[0]) };
+        let (tr, br) = if corners[2].y <= corners[3].y { (corners[2], corners[3]) } else { (corners[3], corners[2]) };
         Quad([tl, tr, br, bl])
     }
 
@@ -132,20 +124,14 @@ impl RotatedRect {
 
     /// The rectangle grown by `distance` on every side.
     pub fn expanded(&self, distance: f32) -> Self {
-        Self {
-            width: self.width + 2.0 * distance,
-            height: self.height + 2.0 * distance,
-            ..*self
-        }
+        Self { width: self.width + 2.0 * distance, height: self.height + 2.0 * distance, ..*self }
     }
 
     /// The four corners, ordered as [`Quad::from_corners`] does.
     pub fn to_quad(&self) -> Quad {
         let (s, c) = self.angle.sin_cos();
         let (hw, hh) = (self.width / 2.0, self.height / 2.0);
-        let corner = |u: f32, v: f32| {
-            Point::new(self.center.x + u * c - v * s, self.center.y + u * s + v * c)
-        };
+        let corner = |u: f32, v: f32| Point::new(self.center.x + u * c - v * s, self.center.y + u * s + v * c);
         Quad::from_corners([corner(-hw, -hh), corner(hw, -hh), corner(hw, hh), corner(-hw, hh)])
     }
 }
@@ -163,11 +149,8 @@ pub fn convex_hull(points: &[Point]) -> Vec<Point> {
     let mut hull: Vec<Point> = Vec::with_capacity(pts.len() * 2);
     for pass in 0..2 {
         let start = hull.len();
-        let iter: Box<dyn Iterator<Item = &Point>> = if pass == 0 {
-            Box::new(pts.iter())
-        } else {
-            Box::new(pts.iter().rev())
-        };
+        let iter: Box<dyn Iterator<Item = &Point>> =
+            if pass == 0 { Box::new(pts.iter()) } else { Box::new(pts.iter().rev()) };
         for &p in iter {
             while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
                 hull.pop();
@@ -218,12 +201,7 @@ pub fn min_area_rect(points: &[Point]) -> RotatedRect {
             best = Some((area, rect));
         }
     }
-    let mut rect = best.map(|(_, r)| r).unwrap_or(RotatedRect {
-        center: hull[0],
-        width: 0.0,
-        height: 0.0,
-        angle: 0.0,
-    });
+    let mut rect = best.map(|(_, r)| r).unwrap_or(RotatedRect { center: hull[0], width: 0.0, height: 0.0, angle: 0.0 });
     normalise_angle(&mut rect);
     rect
 }
@@ -284,20 +262,17 @@ fn solve8(mut a: [[f64; 9]; 8]) -> Option<[f64; 8]> {
             return None;
         }
         a.swap(col, pivot);
-        for row in 0..8 {
-            if row != col {
-                let f = a[row][col] / a[col][col];
-                for k in col..9 {
-                    a[row][k] -= f * a[col][k];
+        let pivot_row = a[col];
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / pivot_row[col];
+                for (v, p) in row.iter_mut().zip(pivot_row.iter()).skip(col) {
+                    *v -= f * p;
                 }
             }
         }
     }
-    let mut x = [0.0; 8];
-    for i in 0..8 {
-        x[i] = a[i][8] / a[i][i];
-    }
-    Some(x)
+    Some(std::array::from_fn(|i| a[i][8] / a[i][i]))
 }
 
 #[cfg(test)]
@@ -306,9 +281,7 @@ mod tests {
 
     #[test]
     fn min_area_rect_of_axis_aligned_points() {
-        let pts: Vec<Point> = (0..10)
-            .flat_map(|x| (0..4).map(move |y| Point::new(x as f32, y as f32)))
-            .collect();
+        let pts: Vec<Point> = (0..10).flat_map(|x| (0..4).map(move |y| Point::new(x as f32, y as f32))).collect();
         let r = min_area_rect(&pts);
         assert!((r.width - 9.0).abs() < 1e-4 && (r.height - 3.0).abs() < 1e-4, "{r:?}");
         assert!(r.angle.abs() < 1e-4);

@@ -36,7 +36,13 @@ pub struct LayoutParams {
 
 impl Default for LayoutParams {
     fn default() -> Self {
-        Self { word_gap_blank: 0.23, word_gap_blank_pitch: 0.45, word_gap_pitches: 1.9, line_overlap: 0.5, block_gap: 1.2 }
+        Self {
+            word_gap_blank: 0.23,
+            word_gap_blank_pitch: 0.45,
+            word_gap_pitches: 1.9,
+            line_overlap: 0.5,
+            block_gap: 1.2,
+        }
     }
 }
 
@@ -126,10 +132,8 @@ fn split_words<'a>(
 /// (5th and 95th luminance percentiles). Low-contrast crops count as blank nowhere.
 pub fn blank_columns(crop: &image::RgbImage) -> Vec<bool> {
     let (w, h) = (crop.width() as usize, crop.height() as usize);
-    let luma: Vec<u8> = crop
-        .pixels()
-        .map(|p| ((p.0[0] as u32 * 77 + p.0[1] as u32 * 150 + p.0[2] as u32 * 29) >> 8) as u8)
-        .collect();
+    let luma: Vec<u8> =
+        crop.pixels().map(|p| ((p.0[0] as u32 * 77 + p.0[1] as u32 * 150 + p.0[2] as u32 * 29) >> 8) as u8).collect();
     let mut histogram = [0usize; 256];
     luma.iter().for_each(|&v| histogram[v as usize] += 1);
     let percentile = |q: f32| {
@@ -213,9 +217,10 @@ fn group_blocks(lines: Vec<Line>, params: &LayoutParams) -> Vec<Block> {
     let median = heights[heights.len() / 2].max(1.0);
     let mut blocks: Vec<Vec<Line>> = Vec::new();
     for line in lines {
-        let joins = blocks.last().and_then(|b| b.last()).is_some_and(|prev: &Line| {
-            line.bbox.top - prev.bbox.bottom() < params.block_gap * median
-        });
+        let joins = blocks
+            .last()
+            .and_then(|b| b.last())
+            .is_some_and(|prev: &Line| line.bbox.top - prev.bbox.bottom() < params.block_gap * median);
         if joins {
             blocks.last_mut().expect("checked above").push(line);
         } else {
@@ -253,7 +258,8 @@ mod tests {
     #[test]
     fn splits_at_spaces_and_at_wide_gaps() {
         // "TAMAN" with a pitch of 3 steps, a gap of 7 steps, then "DAYA", then a space and "2".
-        let mut chars: Vec<RecognizedChar> = "TAMAN".chars().enumerate().map(|(i, c)| ch(&c.to_string(), 2 + 3 * i)).collect();
+        let mut chars: Vec<RecognizedChar> =
+            "TAMAN".chars().enumerate().map(|(i, c)| ch(&c.to_string(), 2 + 3 * i)).collect();
         chars.extend("DAYA".chars().enumerate().map(|(i, c)| ch(&c.to_string(), 21 + 3 * i)));
         chars.push(ch(" ", 32));
         chars.push(ch("2", 34));
@@ -277,7 +283,13 @@ mod tests {
 
     #[test]
     fn blank_columns_found_from_ink() {
-        let img = image::RgbImage::from_fn(20, 10, |x, _| if (5..8).contains(&x) { image::Rgb([0, 0, 0]) } else { image::Rgb([250, 250, 250]) });
+        let img = image::RgbImage::from_fn(20, 10, |x, _| {
+            if (5..8).contains(&x) {
+                image::Rgb([0, 0, 0])
+            } else {
+                image::Rgb([250, 250, 250])
+            }
+        });
         let blank = blank_columns(&img);
         assert!(blank[0] && !blank[6] && blank[19]);
         let flat = image::RgbImage::from_pixel(20, 10, image::Rgb([200, 200, 200]));
@@ -294,7 +306,12 @@ mod tests {
         };
         let seg = |w: Word| Segment { bbox: w.bbox, words: vec![w] };
         let blocks = assemble(
-            vec![seg(word("3.90", 300.0, 102.0)), seg(word("TOTAL", 10.0, 100.0)), seg(word("CASH", 10.0, 125.0)), seg(word("END", 10.0, 400.0))],
+            vec![
+                seg(word("3.90", 300.0, 102.0)),
+                seg(word("TOTAL", 10.0, 100.0)),
+                seg(word("CASH", 10.0, 125.0)),
+                seg(word("END", 10.0, 400.0)),
+            ],
             &LayoutParams::default(),
         );
         let texts: Vec<Vec<String>> = blocks.iter().map(|b| b.lines.iter().map(|l| l.text()).collect()).collect();

@@ -128,7 +128,8 @@ impl OnnxModel {
 impl Model for OnnxModel {
     fn run(&self, input: &DenseTensor) -> Result<DenseTensor> {
         let plan = self.plan(&input.shape)?;
-        let tensor = Tensor::from_shape(&input.shape, &input.data).map_err(|e| EngineError::Inference(e.to_string()))?;
+        let tensor =
+            Tensor::from_shape(&input.shape, &input.data).map_err(|e| EngineError::Inference(e.to_string()))?;
         let outputs = plan.run(tvec!(tensor.into_tvalue())).map_err(|e| EngineError::Inference(format!("{e:#}")))?;
         let first = outputs.first().ok_or_else(|| EngineError::Inference("model returned no output".into()))?;
         let view = first.to_plain_array_view::<f32>().map_err(|e| EngineError::Inference(e.to_string()))?;

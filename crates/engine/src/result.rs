@@ -134,10 +134,13 @@ impl Block {
 /// The OCR result of one page (or frame).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PageResult {
-    /// Page width in pixels (after EXIF orientation).
+    /// Page width in pixels (after EXIF orientation and `rotation`).
     pub width: u32,
-    /// Page height in pixels.
+    /// Page height in pixels (after EXIF orientation and `rotation`).
     pub height: u32,
+    /// Clockwise turn in degrees (0, 90, 180 or 270) applied to the page
+    /// before reading it; every box is in pixels of the turned page.
+    pub rotation: u16,
     /// Blocks in reading order.
     pub blocks: Vec<Block>,
 }

@@ -77,7 +77,12 @@ impl Detector {
         let w = ((width as f32 * scale).round() as u32).max(1);
         let h = ((height as f32 * scale).round() as u32).max(1);
         let step = self.config.shape_step.max(32);
-        DetectorInput { width: w, height: h, tensor_width: w.div_ceil(step) * step, tensor_height: h.div_ceil(step) * step }
+        DetectorInput {
+            width: w,
+            height: h,
+            tensor_width: w.div_ceil(step) * step,
+            tensor_height: h.div_ceil(step) * step,
+        }
     }
 
     /// Builds the optimised plan for pages of this size ahead of time.
@@ -119,9 +124,9 @@ impl Detector {
             .into_iter()
             .map(|b| {
                 // Map pixel centres to page pixel centres, then clamp to the page.
-                let quad = Quad(b.quad().0.map(|p| {
-                    crate::geometry::Point::new((p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5)
-                }))
+                let quad = Quad(
+                    b.quad().0.map(|p| crate::geometry::Point::new((p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5)),
+                )
                 .clamped(page_width as f32 - 1.0, page_height as f32 - 1.0);
                 DetectedBox { quad, score: b.score }
             })

@@ -29,7 +29,14 @@ pub struct DbParams {
 impl Default for DbParams {
     /// PaddleOCR / RapidOCR defaults for PP-OCR detectors.
     fn default() -> Self {
-        Self { threshold: 0.3, box_threshold: 0.5, unclip_ratio: 1.6, min_size: 3.0, max_candidates: 1000, dilate: true }
+        Self {
+            threshold: 0.3,
+            box_threshold: 0.5,
+            unclip_ratio: 1.6,
+            min_size: 3.0,
+            max_candidates: 1000,
+            dilate: true,
+        }
     }
 }
 

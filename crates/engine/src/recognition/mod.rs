@@ -128,7 +128,11 @@ impl Recognizer {
         let output = self.model.run(&input)?;
         let (steps, classes) = match output.shape.as_slice() {
             [1, t, c] => (*t, *c),
-            other => return Err(EngineError::Inference(format!("recogniser output has shape {other:?}, expected [1, T, C]"))),
+            other => {
+                return Err(EngineError::Inference(format!(
+                    "recogniser output has shape {other:?}, expected [1, T, C]"
+                )))
+            }
         };
         if classes != self.dictionary.classes() {
             return Err(EngineError::Inference(format!(
