@@ -12,7 +12,7 @@ use crate::detection::{DetectedBox, Detector, DetectorConfig};
 use crate::imageops::resize;
 use crate::layout::{assemble, words_from_reading, LayoutParams, Segment};
 use crate::model::OnnxModel;
-use crate::recognition::{Dictionary, Recognizer, RecognizerConfig};
+use crate::recognition::{keep_output_classes, Dictionary, Recognizer, RecognizerConfig};
 use crate::result::{BoundingBox, PageResult};
 use crate::{EngineError, Result};
 
@@ -79,6 +79,10 @@ pub struct EngineConfig {
     pub layout: LayoutParams,
     /// Most optimised plans kept per model.
     pub plan_capacity: usize,
+    /// Also load a copy of the recogniser whose output layer keeps only
+    /// Latin-script classes (see [`Script::Latin`]): same readings of Latin
+    /// text, less work per crop.
+    pub latin_recognizer: bool,
 }
 
 impl Default for EngineConfig {
@@ -92,13 +96,37 @@ impl Default for EngineConfig {
             classifier_threshold: 0.9,
             layout: LayoutParams::default(),
             plan_capacity: 64,
+            latin_recognizer: true,
         }
     }
+}
+
+/// Which characters a request expects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Script {
+    /// Latin script (ASCII, Latin-1, Latin Extended), digits, punctuation and
+    /// currency signs: what OCR.space's default language `eng` and the other
+    /// Western and Central European languages need.
+    #[default]
+    Latin,
+    /// Every class of the recogniser (Chinese, Japanese, Greek, symbols ...).
+    All,
+}
+
+/// Whether every character of a recogniser symbol belongs to [`Script::Latin`].
+pub fn is_latin_symbol(symbol: &str) -> bool {
+    symbol.chars().all(|c| {
+        matches!(c as u32,
+            0x20..=0x7E | 0xA0..=0x24F | 0x1E00..=0x1EFF | 0x2010..=0x205E | 0x20A0..=0x20CF | 0x2100..=0x2122)
+    })
 }
 
 /// Per-request choices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecognizeOptions {
+    /// The script of the text: [`Script::Latin`] (the default) lets the
+    /// engine use its smaller Latin-only recogniser.
+    pub script: Script,
     /// Run the 180° line classifier on every line and turn upside-down lines.
     pub classify_lines: bool,
     /// When most text on a page runs vertically, turn the page a quarter
@@ -110,7 +138,7 @@ pub struct RecognizeOptions {
 
 impl Default for RecognizeOptions {
     fn default() -> Self {
-        Self { classify_lines: false, rotate_vertical_pages: true, allowed_classes: None }
+        Self { script: Script::Latin, classify_lines: false, rotate_vertical_pages: true, allowed_classes: None }
     }
 }
 
@@ -151,6 +179,7 @@ pub struct OcrEngine {
     name: String,
     detector: Detector,
     recognizer: Recognizer,
+    latin_recognizer: Option<Recognizer>,
     classifier: Option<Classifier>,
     config: EngineConfig,
 }
@@ -164,6 +193,15 @@ impl OcrEngine {
         let dictionary = Dictionary::from_lines(
             rec.metadata("character").ok_or_else(|| EngineError::MissingDictionary(models.recognizer.clone()))?,
         );
+        let latin_recognizer = if config.latin_recognizer {
+            let keep = dictionary.classes_where(is_latin_symbol);
+            let model = OnnxModel::load_edited(&models.recognizer, config.plan_capacity, |proto| {
+                keep_output_classes(proto, &keep)
+            })?;
+            Some(Recognizer::new(Box::new(model), dictionary.subset(&keep), config.recognizer.clone()))
+        } else {
+            None
+        };
         let classifier = match &models.classifier {
             Some(path) => Some(Classifier::new(Box::new(OnnxModel::load(path, 4)?), config.classifier_threshold)),
             None => None,
@@ -172,6 +210,7 @@ impl OcrEngine {
             name: models.name.clone(),
             detector: Detector::new(Box::new(det), config.detector),
             recognizer: Recognizer::new(Box::new(rec), dictionary, config.recognizer.clone()),
+            latin_recognizer,
             classifier,
             config,
         })
@@ -196,6 +235,9 @@ impl OcrEngine {
     /// for pages of the given sizes, so later requests pay no optimisation.
     pub fn prepare(&self, page_sizes: &[(u32, u32)]) -> Result<()> {
         self.recognizer.prepare_all()?;
+        if let Some(latin) = &self.latin_recognizer {
+            latin.prepare_all()?;
+        }
         if let Some(c) = &self.classifier {
             c.prepare()?;
         }
@@ -267,7 +309,11 @@ impl OcrEngine {
             }
         }
 
-        let cfg = self.recognizer.config();
+        let recognizer = match (&self.latin_recognizer, options.script, &options.allowed_classes) {
+            (Some(latin), Script::Latin, None) => latin,
+            _ => &self.recognizer,
+        };
+        let cfg = recognizer.config();
         let mut segments = Vec::with_capacity(boxes.len());
         for b in boxes {
             let clock = Instant::now();
@@ -285,7 +331,7 @@ impl OcrEngine {
                 }
             }
             let clock = Instant::now();
-            let reading = self.recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
+            let reading = recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
             timings.recognize += clock.elapsed();
             let clock = Instant::now();
             if !reading.chars.is_empty() && reading.confidence() >= self.config.min_line_confidence {

@@ -66,6 +66,12 @@ impl OnnxModel {
     /// Parses the ONNX file at `path` (no optimisation yet). `plan_capacity`
     /// bounds how many per-shape plans are kept (least recently used go first).
     pub fn load(path: &Path, plan_capacity: usize) -> Result<Self> {
+        Self::load_edited(path, plan_capacity, |_| Ok(()))
+    }
+
+    /// As [`OnnxModel::load`], letting `edit` change the ONNX graph before
+    /// it is parsed (e.g. [`crate::recognition::keep_output_classes`]).
+    pub fn load_edited(path: &Path, plan_capacity: usize, edit: impl FnOnce(&mut ModelProto) -> Result<()>) -> Result<Self> {
         let load_err = |reason: String| EngineError::ModelLoad { path: path.to_path_buf(), reason };
         if !path.is_file() {
             return Err(load_err("file not found (run scripts/fetch-models)".into()));
@@ -73,7 +79,8 @@ impl OnnxModel {
         // value_info and output shapes carry symbolic dims that clash with concrete
         // input facts on PP-OCRv6; ignoring them is required (see tract notes §1).
         let onnx = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
-        let proto: ModelProto = onnx.proto_model_for_path(path).map_err(|e| load_err(format!("{e:#}")))?;
+        let mut proto: ModelProto = onnx.proto_model_for_path(path).map_err(|e| load_err(format!("{e:#}")))?;
+        edit(&mut proto)?;
         let metadata = proto.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect();
         let graph = onnx.model_for_proto_model(&proto).map_err(|e| load_err(format!("{e:#}")))?;
         Ok(Self {

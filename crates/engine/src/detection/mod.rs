@@ -27,7 +27,7 @@ pub struct DetectorConfig {
 
 impl Default for DetectorConfig {
     fn default() -> Self {
-        Self { max_side: 1600, shape_step: 32, db: DbParams::default() }
+        Self { max_side: 1280, shape_step: 32, db: DbParams::default() }
     }
 }
 

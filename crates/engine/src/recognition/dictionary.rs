@@ -34,6 +34,23 @@ impl Dictionary {
         self.symbols.iter().skip(1).map(String::as_str)
     }
 
+    /// The dictionary of a model pruned to `classes` (indices into this one,
+    /// which must start with the blank 0 and end with the space).
+    pub fn subset(&self, classes: &[usize]) -> Self {
+        Self { symbols: classes.iter().map(|&c| self.symbol(c).to_string()).collect() }
+    }
+
+    /// Class indices whose symbol satisfies `keep`, with the blank first and
+    /// the space last, ready for [`Dictionary::subset`] and
+    /// [`crate::recognition::keep_output_classes`].
+    pub fn classes_where(&self, keep: impl Fn(&str) -> bool) -> Vec<usize> {
+        let space = self.symbols.len() - 1;
+        let mut out = vec![0];
+        out.extend((1..space).filter(|&i| keep(&self.symbols[i])));
+        out.push(space);
+        out
+    }
+
     /// A class mask that allows the symbols for which `keep` holds (and the
     /// space), for [`crate::recognition::Recognizer::recognize`].
     pub fn mask(&self, keep: impl Fn(&str) -> bool) -> Vec<bool> {

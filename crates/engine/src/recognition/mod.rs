@@ -8,6 +8,7 @@
 
 pub mod ctc;
 mod dictionary;
+mod prune;
 
 use image::RgbImage;
 
@@ -16,6 +17,7 @@ use crate::model::{DenseTensor, Model};
 use crate::{EngineError, Result};
 pub use ctc::{greedy_decode, CtcToken};
 pub use dictionary::Dictionary;
+pub use prune::keep_output_classes;
 
 /// Recogniser input geometry.
 #[derive(Debug, Clone, PartialEq, Eq)]
