@@ -71,7 +71,11 @@ impl OnnxModel {
 
     /// As [`OnnxModel::load`], letting `edit` change the ONNX graph before
     /// it is parsed (e.g. [`crate::recognition::keep_output_classes`]).
-    pub fn load_edited(path: &Path, plan_capacity: usize, edit: impl FnOnce(&mut ModelProto) -> Result<()>) -> Result<Self> {
+    pub fn load_edited(
+        path: &Path,
+        plan_capacity: usize,
+        edit: impl FnOnce(&mut ModelProto) -> Result<()>,
+    ) -> Result<Self> {
         let load_err = |reason: String| EngineError::ModelLoad { path: path.to_path_buf(), reason };
         if !path.is_file() {
             return Err(load_err("file not found (run scripts/fetch-models)".into()));

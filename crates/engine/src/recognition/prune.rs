@@ -34,7 +34,8 @@ pub fn keep_output_classes(proto: &mut ModelProto, keep: &[usize]) -> Result<()>
         return Err(err("class index out of range"));
     }
     let values = floats(w).ok_or_else(|| err("weight is not f32"))?;
-    let pruned: Vec<f32> = (0..rows).flat_map(|r| keep.iter().map(move |&k| (r, k))).map(|(r, k)| values[r * cols + k]).collect();
+    let pruned: Vec<f32> =
+        (0..rows).flat_map(|r| keep.iter().map(move |&k| (r, k))).map(|(r, k)| values[r * cols + k]).collect();
     set_floats(w, &[rows as i64, keep.len() as i64], &pruned);
 
     let b = constant_mut(graph, &bias).ok_or_else(|| err("bias is not a constant"))?;
