@@ -23,9 +23,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let models = std::env::var("OCR_MODELS_DIR").unwrap_or_else(|_| "models".into());
     let set = if engine_no == "2" { ModelSet::engine2(&models) } else { ModelSet::engine1(&models) };
     let mut config = EngineConfig::default();
-    // Experiment knobs: OCR_DET_MAX_SIDE, OCR_WORKING_SIDE.
+    // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE.
     if let Some(v) = std::env::var("OCR_DET_MAX_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.detector.max_side = v;
+    }
+    if let Some(v) = std::env::var("OCR_DET_MIN_SIZE").ok().and_then(|v| v.parse().ok()) {
+        config.detector.db.min_size = v;
+    }
+    if let Some(v) = std::env::var("OCR_DET_UNCLIP").ok().and_then(|v| v.parse().ok()) {
+        config.detector.db.unclip_ratio = v;
     }
     if let Some(v) = std::env::var("OCR_WORKING_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.max_working_side = v;
