@@ -22,6 +22,43 @@ pub struct Cli {
 pub enum Command {
     /// Read the text of image files and print it (no server needed).
     Ocr(OcrArgs),
+    /// Run the OCR.space-compatible HTTP server.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `ocr-server serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Models directory (default: $OCR_MODELS_DIR or ./models).
+    #[arg(long)]
+    pub models_dir: Option<PathBuf>,
+    /// OCR jobs run at once (default: number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Seconds one request may spend in OCR before it is answered with exit code 6.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_secs: u64,
+    /// Largest accepted upload in KB (OCR.space free tier: 1024).
+    #[arg(long, default_value_t = 1024)]
+    pub max_upload_kb: u64,
+}
+
+impl ServeArgs {
+    /// The server settings these arguments describe.
+    pub fn settings(&self) -> crate::server::Settings {
+        let defaults = crate::server::Settings::default();
+        crate::server::Settings {
+            bind: self.bind,
+            models_dir: self.models_dir.clone().unwrap_or(defaults.models_dir),
+            workers: self.workers.unwrap_or(defaults.workers),
+            queue: defaults.queue,
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
+            max_upload_bytes: self.max_upload_kb * 1024,
+        }
+    }
 }
 
 /// Output format of the `ocr` command.

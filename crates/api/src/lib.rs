@@ -8,3 +8,4 @@
 pub mod cli;
 pub mod engines;
 pub mod ocrspace;
+pub mod server;

@@ -1,12 +1,14 @@
 //! `ocr-server`: OCR.space-compatible OCR server and CLI.
 
 use clap::Parser;
-use ocr_api::cli::{run_ocr, Cli, Command};
+use ocr_api::cli::{run_ocr, Cli, Command, ServeArgs};
+use ocr_api::server::Application;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Ocr(args) => run_ocr(args, &mut std::io::stdout().lock()),
+        Command::Ocr(args) => run_ocr(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
+        Command::Serve(args) => serve(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -15,4 +17,16 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn serve(args: &ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let settings = args.settings();
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&settings).map_err(|e| e.to_string())?;
+        tracing::info!(address = %settings.bind.ip(), port = app.port(), "ocr-server listening");
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
 }

@@ -1,0 +1,115 @@
+//! The API's one error type, rendered only in OCR.space's envelope.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::ocrspace::params::ParamError;
+use crate::ocrspace::response::OcrSpaceResponse;
+
+/// Vendor text for an input whose type cannot be recognised (`ocrspace-spec.md` §6).
+pub const UNKNOWN_FILE_TYPE: [&str; 2] = [
+    "Unable to recognize the file type",
+    "E216:Unable to detect the file extension, or the file extension is incorrect, and no 'file type' provided in request. Please provide a file with a proper content type or extension, or provide a file type in the request to manually set the file extension.",
+];
+
+/// Everything a request can fail with at the HTTP edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Bad or unknown parameters (OCRExitCode 99).
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// No file, `base64Image` or `url` was sent.
+    #[error("No file, base64Image or url was provided in the request.")]
+    NoInput,
+    /// `base64Image` is not a `data:` URI with valid base64.
+    #[error("Not a valid base64 image.")]
+    BadBase64,
+    /// The bytes are no supported file type.
+    #[error("{}", UNKNOWN_FILE_TYPE[0])]
+    UnknownFileType,
+    /// A supported container this server cannot read yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The upload is larger than allowed.
+    #[error("File failed validation. File size exceeds the maximum permissible file size limit of {limit_kb} KB")]
+    FileTooLarge {
+        /// The limit in KB (1024 bytes).
+        limit_kb: u64,
+    },
+    /// The request body could not be read (bad multipart, broken connection).
+    #[error("The request could not be read: {0}")]
+    BadRequest(String),
+    /// The requested engine is not installed on this server.
+    #[error("OCR Engine {0} is not available on this server: its models are not installed.")]
+    EngineUnavailable(u8),
+    /// The language is not readable by the engine.
+    #[error("E201: Value for parameter 'language' is invalid: OCR Engine {engine} cannot read '{language}'.")]
+    UnsupportedLanguage {
+        /// Engine number.
+        engine: u8,
+        /// The language code.
+        language: String,
+    },
+    /// The OCR queue is full.
+    #[error("Server busy: the OCR queue is full. Please retry in a few seconds.")]
+    Busy,
+    /// The OCR took longer than the configured limit.
+    #[error("Timed out waiting for results")]
+    Timeout,
+    /// The engine refused the input (corrupt image, over the pixel budget ...).
+    #[error("{0}")]
+    Engine(#[from] ocr_engine::EngineError),
+    /// A bug or an unexpected runtime failure.
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The OCRExitCode this error is reported with.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Params(_) => 99,
+            Self::Timeout => 6,
+            Self::Engine(_) | Self::BadBase64 | Self::UnknownFileType | Self::FileTooLarge { .. } => 3,
+            _ => 4,
+        }
+    }
+
+    /// The `ErrorMessage` lines.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            Self::Params(e) => e.messages(),
+            Self::UnknownFileType => UNKNOWN_FILE_TYPE.iter().map(|s| s.to_string()).collect(),
+            other => vec![other.to_string()],
+        }
+    }
+
+    /// The body sent for this error.
+    pub fn body(&self, millis: u128) -> OcrSpaceResponse {
+        let details = match self {
+            Self::Engine(e) => Some(e.to_string()),
+            _ => None,
+        };
+        let mut body = OcrSpaceResponse::error(self.exit_code(), self.messages(), details, millis);
+        if matches!(self, Self::Timeout) {
+            body.parsed_results = Some(Vec::new());
+        }
+        body
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::OK,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(detail) = self {
+            tracing::error!(%detail, "request failed");
+        }
+        HttpResponse::build(self.status_code()).json(self.body(0))
+    }
+}

@@ -1,0 +1,120 @@
+//! Reading a request: text parameters from the query string, a urlencoded
+//! body or multipart text fields; the upload from any multipart part that
+//! carries a filename; all of it within the upload limit.
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest};
+use base64::Engine as _;
+use futures_util::StreamExt;
+
+use super::error::ApiError;
+
+/// Everything a request sent, before interpretation.
+#[derive(Debug, Default)]
+pub struct RawRequest {
+    /// `(name, value)` pairs in the order received (query first).
+    pub fields: Vec<(String, String)>,
+    /// The uploaded file, if any part had a filename.
+    pub file: Option<Vec<u8>>,
+}
+
+/// Reads query, body and headers of `req`, refusing uploads over `max_bytes`
+/// while streaming (never buffering more than the limit plus one chunk).
+pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u64) -> Result<RawRequest, ApiError> {
+    let mut raw = RawRequest { fields: parse_pairs(req.query_string().as_bytes())?, ..Default::default() };
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    // Text fields may carry a base64 image: allow 4/3 of the file limit plus headroom.
+    let text_limit = max_bytes.saturating_mul(4) / 3 + 64 * 1024;
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::new(req.headers(), payload);
+        while let Some(field) = multipart.next().await {
+            let mut field = field.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            let (name, filename) = match field.content_disposition() {
+                Some(cd) => (cd.get_name().unwrap_or("").to_string(), cd.get_filename().map(str::to_string)),
+                None => (String::new(), None),
+            };
+            let limit = if filename.is_some() { max_bytes } else { text_limit };
+            let mut data = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                if data.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(ApiError::FileTooLarge { limit_kb: max_bytes / 1024 });
+                }
+                data.extend_from_slice(&chunk);
+            }
+            if filename.is_some() {
+                raw.file = Some(data);
+            } else {
+                let value = String::from_utf8(data)
+                    .map_err(|_| ApiError::BadRequest(format!("field '{name}' is not UTF-8")))?;
+                raw.fields.push((name, value));
+            }
+        }
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let body = read_body(payload, text_limit, max_bytes).await?;
+        raw.fields.extend(parse_pairs(&body)?);
+    } else {
+        // Other bodies (none for GET) carry nothing we read; drain within limits.
+        let body = read_body(payload, text_limit, max_bytes).await?;
+        if !body.is_empty() && !content_type.is_empty() {
+            return Err(ApiError::BadRequest(format!("unsupported Content-Type '{content_type}'")));
+        }
+    }
+    Ok(raw)
+}
+
+async fn read_body(mut payload: web::Payload, limit: u64, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(ApiError::FileTooLarge { limit_kb: max_bytes / 1024 });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn parse_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// Decodes a `base64Image` value: `data:<mime>;base64,<data>`. Spaces are
+/// read as `+` (clients that forget to percent-encode `+` in form bodies).
+pub fn decode_base64_image(value: &str) -> Result<Vec<u8>, ApiError> {
+    let rest = value.trim().strip_prefix("data:").ok_or(ApiError::BadBase64)?;
+    let (header, data) = rest.split_once(',').ok_or(ApiError::BadBase64)?;
+    if !header.to_ascii_lowercase().ends_with(";base64") {
+        return Err(ApiError::BadBase64);
+    }
+    let cleaned: String =
+        data.chars().filter(|c| !matches!(c, '\r' | '\n')).map(|c| if c == ' ' { '+' } else { c }).collect();
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(cleaned.trim_end()).map_err(|_| ApiError::BadBase64)?;
+    if bytes.is_empty() {
+        return Err(ApiError::BadBase64);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_images_need_the_data_prefix() {
+        assert_eq!(decode_base64_image("data:image/png;base64,aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(
+            decode_base64_image("data:image/png;base64,a+8=").unwrap(),
+            decode_base64_image("data:image/png;base64,a 8=").unwrap()
+        );
+        assert!(matches!(decode_base64_image("aGVsbG8="), Err(ApiError::BadBase64)));
+        assert!(matches!(decode_base64_image("data:image/png;base64,!!!"), Err(ApiError::BadBase64)));
+        assert!(matches!(decode_base64_image("data:image/png,aGVsbG8="), Err(ApiError::BadBase64)));
+    }
+}

@@ -1,0 +1,102 @@
+//! `POST /parse/image` and `GET /parse/imageurl`.
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use ocr_engine::decode::ImageKind;
+use ocr_engine::{RecognizeOptions, Script};
+
+use super::error::ApiError;
+use super::input::{decode_base64_image, read_request};
+use super::state::AppState;
+use crate::ocrspace::params::{FileType, OcrParams};
+use crate::ocrspace::render::{parsed_result, EngineStyle};
+use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
+
+/// Message sent in `SearchablePDFURL` when a PDF was requested but this
+/// server cannot produce one yet (never a fake link).
+pub const PDF_UNAVAILABLE: &str = "Searchable PDF not generated: this server does not create searchable PDFs yet.";
+
+/// Handles both OCR endpoints; errors come back in the OCR.space envelope.
+pub async fn parse(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let started = Instant::now();
+    match handle(&req, payload, &state).await {
+        Ok(body) => HttpResponse::Ok().json(body.with_time(started)),
+        Err(e) => {
+            tracing::info!(error = %e, exit_code = e.exit_code(), "OCR request refused");
+            let status = actix_web::ResponseError::status_code(&e);
+            HttpResponse::build(status).json(e.body(started.elapsed().as_millis()))
+        }
+    }
+}
+
+trait WithTime {
+    fn with_time(self, started: Instant) -> Self;
+}
+
+impl WithTime for OcrSpaceResponse {
+    fn with_time(mut self, started: Instant) -> Self {
+        self.processing_time_in_milliseconds = started.elapsed().as_millis().to_string();
+        self
+    }
+}
+
+async fn handle(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<OcrSpaceResponse, ApiError> {
+    let raw = read_request(req, payload, state.max_upload_bytes).await?;
+    let params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    // Input precedence (documented): file, then base64Image, then url.
+    let bytes = if let Some(file) = raw.file {
+        file
+    } else if let Some(b64) = &params.base64_image {
+        decode_base64_image(b64)?
+    } else if params.url.is_some() {
+        return Err(ApiError::Unsupported(
+            "The url input is not available on this server yet; send the file or base64Image.".into(),
+        ));
+    } else {
+        return Err(ApiError::NoInput);
+    };
+    if bytes.len() as u64 > state.max_upload_bytes {
+        return Err(ApiError::FileTooLarge { limit_kb: state.max_upload_bytes / 1024 });
+    }
+    check_type(&bytes, params.file_type)?;
+    let engine = state.engine(params.engine).ok_or(ApiError::EngineUnavailable(params.engine))?;
+    let script = language_script(&params.language, params.engine)?;
+    let options = RecognizeOptions { script, classify_lines: params.detect_orientation, ..Default::default() };
+    let pages = state.pool.run(move || engine.recognize_bytes(&bytes, &options).map_err(ApiError::from)).await?;
+    let style = EngineStyle::of(params.engine);
+    let overlay = params.overlay || params.create_searchable_pdf;
+    Ok(OcrSpaceResponse {
+        parsed_results: Some(pages.iter().map(|p| parsed_result(p, style, overlay)).collect()),
+        ocr_exit_code: 1,
+        is_errored_on_processing: false,
+        error_message: None,
+        error_details: None,
+        processing_time_in_milliseconds: String::new(),
+        searchable_pdf_url: Some(if params.create_searchable_pdf { PDF_UNAVAILABLE } else { PDF_NOT_REQUESTED }.into()),
+    })
+}
+
+/// Checks the sniffed type (magic bytes) against an optional `filetype`.
+fn check_type(bytes: &[u8], declared: Option<FileType>) -> Result<(), ApiError> {
+    if bytes.starts_with(b"%PDF") || declared == Some(FileType::Pdf) {
+        return Err(ApiError::Unsupported("PDF input is not available on this server yet.".into()));
+    }
+    if ImageKind::sniff(bytes).is_none() {
+        return Err(ApiError::UnknownFileType);
+    }
+    Ok(())
+}
+
+/// Which recogniser classes serve `language` on `engine`, or the
+/// unsupported-language error. Neither model reads Cyrillic, Hangul or
+/// Arabic; engine 1's dictionary has no kana and only 10 Greek letters.
+pub fn language_script(language: &str, engine: u8) -> Result<Script, ApiError> {
+    let unsupported = || ApiError::UnsupportedLanguage { engine, language: language.to_string() };
+    match language {
+        "rus" | "bul" | "kor" | "ara" => Err(unsupported()),
+        "jpn" | "gre" if engine == 1 => Err(unsupported()),
+        "chs" | "cht" | "jpn" | "gre" | "auto" => Ok(Script::All),
+        _ => Ok(Script::Latin),
+    }
+}

@@ -1,0 +1,30 @@
+//! Shared application state: the loaded engines and the worker pool.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ocr_engine::OcrEngine;
+
+use super::pool::OcrPool;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Loaded engines by OCR.space engine number (1, 2).
+    pub engines: Arc<BTreeMap<u8, Arc<OcrEngine>>>,
+    /// The OCR worker pool.
+    pub pool: OcrPool,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl AppState {
+    /// The engine that serves OCR.space engine `number`: engine 3 is served
+    /// by engine 2 when installed (the accurate mode), else by engine 1.
+    pub fn engine(&self, number: u8) -> Option<Arc<OcrEngine>> {
+        match number {
+            3 => self.engines.get(&2).or_else(|| self.engines.get(&1)).cloned(),
+            n => self.engines.get(&n).cloned(),
+        }
+    }
+}

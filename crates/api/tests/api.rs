@@ -1,0 +1,169 @@
+//! Integration tests: the real application on 127.0.0.1:0, real models,
+//! requests shaped like the OCR.space clients send them.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use ocr_api::server::{Application, Settings};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn data(path: &str) -> PathBuf {
+    std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data")).join(path)
+}
+
+/// Base URL of one server shared by every test of this binary.
+fn server() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let settings = Settings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            models_dir: std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models")),
+            max_upload_bytes: 1024 * 1024,
+            ..Settings::default()
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(&settings).expect("app builds");
+                tx.send(app.port()).unwrap();
+                app.run_until_stopped().await.unwrap();
+            })
+        });
+        let port = rx.recv().expect("server started");
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300)).build().unwrap()
+}
+
+fn receipt() -> Vec<u8> {
+    std::fs::read(data("receipts/517.jpg")).unwrap()
+}
+
+fn post_file(path: &str, bytes: Vec<u8>, fields: &[(&str, &str)]) -> (u16, Value) {
+    let (status, body) = post_file_raw(path, bytes, fields);
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+fn post_file_raw(path: &str, bytes: Vec<u8>, fields: &[(&str, &str)]) -> (u16, String) {
+    let mut form = reqwest::blocking::multipart::Form::new()
+        .part("file", reqwest::blocking::multipart::Part::bytes(bytes).file_name("receipt.jpg"));
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    let resp =
+        client().post(format!("{}{path}", server())).header("apikey", "helloworld").multipart(form).send().unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.text().unwrap())
+}
+
+#[test]
+fn multipart_upload_returns_the_vendor_shape() {
+    let (status, body) =
+        post_file_raw("/parse/image", receipt(), &[("language", "eng"), ("isOverlayRequired", "true")]);
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["OCRExitCode"], 1);
+    assert_eq!(v["IsErroredOnProcessing"], false);
+    assert!(v.get("ErrorMessage").is_none());
+    assert!(v["ProcessingTimeInMilliseconds"].as_str().unwrap().parse::<u64>().is_ok());
+    assert_eq!(v["SearchablePDFURL"], "Searchable PDF not generated as it was not requested.");
+    let page = &v["ParsedResults"][0];
+    assert_eq!(page["FileParseExitCode"], 1);
+    assert_eq!(page["TextOrientation"], "0");
+    let text = page["ParsedText"].as_str().unwrap();
+    assert!(text.contains("PUSAT DAGANGAN PHILEO DAMANSARA"), "{text}");
+    assert!(text.ends_with("\r\n"));
+    let overlay = &page["TextOverlay"];
+    assert_eq!(overlay["HasOverlay"], true);
+    let lines = overlay["Lines"].as_array().unwrap();
+    assert_eq!(overlay["Message"], format!("Total lines: {}", lines.len()));
+    let word = &lines[0]["Words"][0];
+    assert!(word["Left"].is_i64() && word["Top"].is_i64() && word["Width"].as_i64().unwrap() > 0);
+    // Top-level keys in the vendor's order (each occurs once at top level).
+    let at = |key: &str| body.find(&format!("\"{key}\":")).unwrap();
+    let order =
+        ["ParsedResults", "OCRExitCode", "IsErroredOnProcessing", "ProcessingTimeInMilliseconds", "SearchablePDFURL"];
+    assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{body}");
+}
+
+#[test]
+fn base64_in_a_urlencoded_body_and_mixed_case_names_and_path() {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(receipt());
+    let resp = client()
+        .post(format!("{}/Parse/Image", server()))
+        .form(&[
+            ("apikey", "helloworld"),
+            ("base64Image", &format!("data:image/jpeg;base64,{b64}")),
+            ("OCREngine", "1"),
+            ("ISOVERLAYREQUIRED", "False"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["OCRExitCode"], 1, "{v}");
+    assert_eq!(v["ParsedResults"][0]["TextOverlay"]["HasOverlay"], false);
+    assert!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().contains("PETALING JAYA"));
+}
+
+#[test]
+fn unknown_parameter_is_exit_code_99_with_the_vendor_text() {
+    let (status, v) = post_file("/parse/image", receipt(), &[("colour", "red")]);
+    assert_eq!(status, 200);
+    assert_eq!(v["OCRExitCode"], 99);
+    assert_eq!(v["IsErroredOnProcessing"], true);
+    let first = v["ErrorMessage"][0].as_str().unwrap();
+    assert!(first.starts_with("Parameter name 'colour' is invalid. Valid parameters: apikey,url,language"), "{first}");
+    assert_eq!(v["ErrorMessage"][1], "Please check if you need to URL encode the URL passed in request parameters.");
+}
+
+#[test]
+fn bad_inputs_get_clear_errors() {
+    let resp = client()
+        .post(format!("{}/parse/image", server()))
+        .form(&[("base64Image", "data:image/png;base64,@@@")])
+        .send()
+        .unwrap();
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["ErrorMessage"][0], "Not a valid base64 image.");
+
+    let (_, v) = post_file("/parse/image", b"this is no image".to_vec(), &[]);
+    assert_eq!(v["ErrorMessage"][0], "Unable to recognize the file type");
+    assert!(v["ErrorMessage"][1].as_str().unwrap().starts_with("E216:"));
+
+    let (_, v) = post_file("/parse/image", vec![0u8; 1024 * 1024 + 1], &[]);
+    assert_eq!(
+        v["ErrorMessage"][0],
+        "File failed validation. File size exceeds the maximum permissible file size limit of 1024 KB"
+    );
+
+    let (_, v) = post_file("/parse/image", receipt()[..20_000].to_vec(), &[]);
+    assert_eq!(v["IsErroredOnProcessing"], true);
+    assert!(v["ErrorMessage"][0].as_str().unwrap().contains("truncated JPEG"), "{v}");
+
+    let (_, v) = post_file("/parse/image", receipt(), &[("language", "rus")]);
+    assert!(v["ErrorMessage"][0].as_str().unwrap().starts_with("E201:"), "{v}");
+
+    let resp = client().post(format!("{}/parse/image", server())).form(&[("language", "eng")]).send().unwrap();
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["IsErroredOnProcessing"], true);
+    assert!(v["ErrorMessage"].is_array());
+}
+
+#[test]
+fn health_and_unknown_paths() {
+    let v: Value = client().get(format!("{}/health", server())).send().unwrap().json().unwrap();
+    assert_eq!(v["status"], "ok");
+    let resp = client().get(format!("{}/nothing/here", server())).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["IsErroredOnProcessing"], true);
+}
