@@ -57,6 +57,7 @@ impl ServeArgs {
             queue: defaults.queue,
             timeout: std::time::Duration::from_secs(self.timeout_secs),
             max_upload_bytes: self.max_upload_kb * 1024,
+            prepare_plans: defaults.prepare_plans,
         }
     }
 }

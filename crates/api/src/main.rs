@@ -20,7 +20,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let settings = args.settings();

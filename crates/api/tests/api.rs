@@ -24,6 +24,8 @@ fn server() -> &'static str {
             bind: "127.0.0.1:0".parse().unwrap(),
             models_dir: std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models")),
             max_upload_bytes: 1024 * 1024,
+            // Plans are built on first use here: the tests read few page shapes.
+            prepare_plans: false,
             ..Settings::default()
         };
         let (tx, rx) = std::sync::mpsc::channel();
@@ -162,6 +164,9 @@ fn bad_inputs_get_clear_errors() {
 fn health_and_unknown_paths() {
     let v: Value = client().get(format!("{}/health", server())).send().unwrap().json().unwrap();
     assert_eq!(v["status"], "ok");
+    let v: Value = client().get(format!("{}/ready", server())).send().unwrap().json().unwrap();
+    assert_eq!(v["status"], "ready");
+    assert_eq!(v["engines"][0], 1);
     let resp = client().get(format!("{}/nothing/here", server())).send().unwrap();
     assert_eq!(resp.status().as_u16(), 404);
     let v: Value = resp.json().unwrap();

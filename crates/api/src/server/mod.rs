@@ -9,6 +9,7 @@ mod state;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +39,15 @@ pub struct Settings {
     pub timeout: Duration,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
+    /// Build every optimised model plan in the background at start-up, so
+    /// requests never pay for it (`/ready` answers 200 once done).
+    pub prepare_plans: bool,
 }
+
+/// Page sizes whose detector plans are built at start-up: A4 and US Letter
+/// at 300 dpi in both orientations, a 12 MP phone photo, a small screenshot.
+const COMMON_PAGE_SIZES: [(u32, u32); 7] =
+    [(2480, 3508), (3508, 2480), (2550, 3300), (3300, 2550), (3024, 4032), (4032, 3024), (1000, 1400)];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -50,6 +59,7 @@ impl Default for Settings {
             queue: 4 * cores,
             timeout: Duration::from_secs(120),
             max_upload_bytes: 1024 * 1024,
+            prepare_plans: true,
         }
     }
 }
@@ -82,7 +92,11 @@ impl Application {
             engines: Arc::new(engines),
             pool: OcrPool::new(settings.workers, settings.queue, settings.timeout),
             max_upload_bytes: settings.max_upload_bytes,
+            plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
         };
+        if settings.prepare_plans {
+            spawn_plan_builder(&state);
+        }
         let listener =
             TcpListener::bind(settings.bind).map_err(|e| ApiError::Internal(format!("bind {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?.port();
@@ -111,13 +125,34 @@ impl Application {
     }
 }
 
+/// Builds every engine's plans on a background thread, then marks the state ready.
+fn spawn_plan_builder(state: &AppState) {
+    let engines = state.engines.clone();
+    let ready = state.plans_ready.clone();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        for (number, engine) in engines.iter() {
+            if let Err(e) = engine.prepare(&COMMON_PAGE_SIZES) {
+                tracing::error!(engine = number, error = %e, "building model plans failed");
+            }
+        }
+        ready.store(true, Ordering::Release);
+        tracing::info!(seconds = started.elapsed().as_secs_f32(), "model plans built; ready");
+    });
+}
+
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let engines: Vec<u8> = state.engines.keys().copied().collect();
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "engines": engines }))
+    if state.is_ready() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "engines": engines }))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "building model plans", "engines": engines }))
+    }
 }
 
 /// Routes the OCR endpoints with case-insensitive paths (vendor examples

@@ -1,6 +1,7 @@
 //! Shared application state: the loaded engines and the worker pool.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ocr_engine::OcrEngine;
@@ -16,9 +17,16 @@ pub struct AppState {
     pub pool: OcrPool,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
+    /// Set once every engine's optimised plans have been built.
+    pub plans_ready: Arc<AtomicBool>,
 }
 
 impl AppState {
+    /// Whether start-up plan building has finished.
+    pub fn is_ready(&self) -> bool {
+        self.plans_ready.load(Ordering::Acquire)
+    }
+
     /// The engine that serves OCR.space engine `number`: engine 3 is served
     /// by engine 2 when installed (the accurate mode), else by engine 1.
     pub fn engine(&self, number: u8) -> Option<Arc<OcrEngine>> {
