@@ -1,5 +1,6 @@
 //! The OCR engine: loads a model set once and reads pages.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -293,7 +294,8 @@ impl OcrEngine {
     ) -> Result<PageResult> {
         let clock = Instant::now();
         let (ww, wh, s) = self.working_size(page.width(), page.height());
-        let mut work = if s < 1.0 { resize(page, ww, wh) } else { page.clone() };
+        // Borrow the page unless it has to be scaled (or, below, turned).
+        let mut work = if s < 1.0 { Cow::Owned(resize(page, ww, wh)) } else { Cow::Borrowed(page) };
         let to_page = 1.0 / s;
         timings.decode += clock.elapsed();
 
@@ -302,7 +304,11 @@ impl OcrEngine {
         if options.rotate_vertical_pages {
             if let Some(turn) = self.vertical_page_turn(&work, &boxes, timings)? {
                 let clock = Instant::now();
-                work = if turn == 90 { image::imageops::rotate90(&work) } else { image::imageops::rotate270(&work) };
+                work = Cow::Owned(if turn == 90 {
+                    image::imageops::rotate90(work.as_ref())
+                } else {
+                    image::imageops::rotate270(work.as_ref())
+                });
                 rotation = turn;
                 timings.decode += clock.elapsed();
                 boxes = self.detect(&work, timings)?;

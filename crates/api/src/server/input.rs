@@ -39,14 +39,7 @@ pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u
                 None => (String::new(), None),
             };
             let limit = if filename.is_some() { max_bytes } else { text_limit };
-            let mut data = Vec::new();
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                if data.len() as u64 + chunk.len() as u64 > limit {
-                    return Err(ApiError::FileTooLarge { limit_kb: max_bytes / 1024 });
-                }
-                data.extend_from_slice(&chunk);
-            }
+            let data = collect_limited(&mut field, limit, max_bytes).await?;
             if filename.is_some() {
                 raw.file = Some(data);
             } else {
@@ -56,11 +49,13 @@ pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u
             }
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let body = read_body(payload, text_limit, max_bytes).await?;
+        let mut payload = payload;
+        let body = collect_limited(&mut payload, text_limit, max_bytes).await?;
         raw.fields.extend(parse_pairs(&body)?);
     } else {
         // Other bodies (none for GET) carry nothing we read; drain within limits.
-        let body = read_body(payload, text_limit, max_bytes).await?;
+        let mut payload = payload;
+        let body = collect_limited(&mut payload, text_limit, max_bytes).await?;
         if !body.is_empty() && !content_type.is_empty() {
             return Err(ApiError::BadRequest(format!("unsupported Content-Type '{content_type}'")));
         }
@@ -68,16 +63,23 @@ pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u
     Ok(raw)
 }
 
-async fn read_body(mut payload: web::Payload, limit: u64, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
+/// Reads a body or multipart part into memory, refusing it as soon as it
+/// passes `limit` bytes (so at most `limit` + one chunk is ever held).
+/// `max_bytes` is the file limit quoted in the error.
+async fn collect_limited<S, E>(stream: &mut S, limit: u64, max_bytes: u64) -> Result<Vec<u8>, ApiError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if body.len() as u64 + chunk.len() as u64 > limit {
+        if data.len() as u64 + chunk.len() as u64 > limit {
             return Err(ApiError::FileTooLarge { limit_kb: max_bytes / 1024 });
         }
-        body.extend_from_slice(&chunk);
+        data.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(data)
 }
 
 fn parse_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
