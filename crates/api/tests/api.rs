@@ -117,6 +117,16 @@ fn base64_in_a_urlencoded_body_and_mixed_case_names_and_path() {
 }
 
 #[test]
+fn is_table_separates_cells_with_tabs() {
+    let (status, v) = post_file("/parse/image", receipt(), &[("isTable", "true")]);
+    assert_eq!(status, 200);
+    let text = v["ParsedResults"][0]["ParsedText"].as_str().unwrap();
+    assert!(text.ends_with("\t\r\n") && text.matches('\n').count() == text.matches("\t\r\n").count(), "{text:?}");
+    // 517.jpg's total row: "SUB TOTAL" and its amount are separate regions.
+    assert!(text.contains("SUB TOTAL\t6.00\t\r\n"), "{text:?}");
+}
+
+#[test]
 fn unknown_parameter_is_exit_code_99_with_the_vendor_text() {
     let (status, v) = post_file("/parse/image", receipt(), &[("colour", "red")]);
     assert_eq!(status, 200);

@@ -344,7 +344,14 @@ mod tests {
     #[test]
     fn every_supported_format_decodes() {
         let img = RgbImage::from_fn(40, 30, |x, y| Rgb([(x * 6) as u8, (y * 8) as u8, 128]));
-        for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif, ImageFormat::Bmp, ImageFormat::WebP, ImageFormat::Tiff] {
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Gif,
+            ImageFormat::Bmp,
+            ImageFormat::WebP,
+            ImageFormat::Tiff,
+        ] {
             let mut bytes = Vec::new();
             img.write_to(&mut Cursor::new(&mut bytes), format).unwrap();
             let pages = decode_image(&bytes, &DecodeLimits::default()).unwrap_or_else(|e| panic!("{format:?}: {e}"));

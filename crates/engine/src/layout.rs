@@ -201,7 +201,7 @@ pub fn assemble(mut segments: Vec<Segment>, params: &LayoutParams) -> Vec<Block>
         .into_iter()
         .map(|mut segs| {
             segs.sort_by(|a, b| a.bbox.left.total_cmp(&b.bbox.left));
-            Line::new(segs.into_iter().flat_map(|s| s.words).collect())
+            Line::with_cells(segs.into_iter().map(|s| s.words).collect())
         })
         .collect();
     lines.sort_by(|a, b| a.bbox.top.total_cmp(&b.bbox.top));
@@ -315,6 +315,8 @@ mod tests {
             &LayoutParams::default(),
         );
         let texts: Vec<Vec<String>> = blocks.iter().map(|b| b.lines.iter().map(|l| l.text()).collect()).collect();
+        assert_eq!(blocks[0].lines[0].cells(), vec!["TOTAL", "3.90"]);
+        assert_eq!(blocks[0].lines[1].cells(), vec!["CASH"]);
         assert_eq!(texts, vec![vec!["TOTAL 3.90".to_string(), "CASH".to_string()], vec!["END".to_string()]]);
     }
 }

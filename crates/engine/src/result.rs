@@ -91,13 +91,41 @@ pub struct Line {
     pub words: Vec<Word>,
     /// Box around every word.
     pub bbox: BoundingBox,
+    /// Indices into `words` where a new cell starts: each cell is one text
+    /// region found by the detector (e.g. "TOTAL" and "3.90" on a receipt
+    /// row). Empty when the line is one cell.
+    pub cell_starts: Vec<usize>,
 }
 
 impl Line {
-    /// Builds a line from its words, computing its box.
+    /// Builds a one-cell line from its words, computing its box.
     pub fn new(words: Vec<Word>) -> Self {
+        Self::with_cells(vec![words])
+    }
+
+    /// Builds a line from its cells (each a run of words), left to right.
+    pub fn with_cells(cells: Vec<Vec<Word>>) -> Self {
+        let mut cell_starts = Vec::new();
+        let mut words = Vec::new();
+        for cell in cells.into_iter().filter(|c| !c.is_empty()) {
+            if !words.is_empty() {
+                cell_starts.push(words.len());
+            }
+            words.extend(cell);
+        }
         let bbox = BoundingBox::union(words.iter().map(|w| &w.bbox));
-        Self { words, bbox }
+        Self { words, bbox, cell_starts }
+    }
+
+    /// The text of each cell (words joined by single spaces).
+    pub fn cells(&self) -> Vec<String> {
+        let mut bounds = vec![0];
+        bounds.extend(&self.cell_starts);
+        bounds.push(self.words.len());
+        bounds
+            .windows(2)
+            .map(|r| self.words[r[0]..r[1]].iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "))
+            .collect()
     }
 
     /// Words joined by single spaces.

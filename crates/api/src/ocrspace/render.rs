@@ -32,12 +32,15 @@ impl EngineStyle {
 }
 
 /// `ParsedText` of a page: each line's words joined by spaces, lines
-/// separated as the engine style does.
-pub fn parsed_text(page: &PageResult, style: EngineStyle) -> String {
-    let lines: Vec<String> = page.lines().map(|l| l.text()).collect();
-    match style {
-        EngineStyle::One => lines.iter().map(|l| format!("{l}\r\n")).collect(),
-        EngineStyle::TwoOrThree => lines.join("\n"),
+/// separated as the engine style does. With `table`, the cells of a line
+/// (the detector's text regions) are joined by tabs and, for engine 1, every
+/// line ends with `\t\r\n` (`ocrspace-spec.md` §5.3).
+pub fn parsed_text(page: &PageResult, style: EngineStyle, table: bool) -> String {
+    let lines: Vec<String> = page.lines().map(|l| if table { l.cells().join("\t") } else { l.text() }).collect();
+    match (style, table) {
+        (EngineStyle::One, false) => lines.iter().map(|l| format!("{l}\r\n")).collect(),
+        (EngineStyle::One, true) => lines.iter().map(|l| format!("{l}\t\r\n")).collect(),
+        (EngineStyle::TwoOrThree, _) => lines.join("\n"),
     }
 }
 
@@ -72,12 +75,12 @@ pub fn overlay(page: &PageResult, style: EngineStyle) -> TextOverlay {
 }
 
 /// A successful page entry.
-pub fn parsed_result(page: &PageResult, style: EngineStyle, with_overlay: bool) -> ParsedResult {
+pub fn parsed_result(page: &PageResult, style: EngineStyle, with_overlay: bool, table: bool) -> ParsedResult {
     ParsedResult {
         text_overlay: if with_overlay { overlay(page, style) } else { TextOverlay::not_requested() },
         text_orientation: page.rotation.to_string(),
         file_parse_exit_code: 1,
-        parsed_text: parsed_text(page, style),
+        parsed_text: parsed_text(page, style, table),
         error_message: String::new(),
         error_details: String::new(),
     }
@@ -98,7 +101,7 @@ mod tests {
             quad: Quad::default(),
         };
         let lines = vec![
-            Line::new(vec![word("TOTAL", 10.0, 100.0), word("3.90", 300.2, 98.7)]),
+            Line::with_cells(vec![vec![word("TOTAL", 10.0, 100.0)], vec![word("3.90", 300.2, 98.7)]]),
             Line::new(vec![word("CASH", 10.0, 130.0)]),
         ];
         PageResult { width: 600, height: 800, rotation: 0, blocks: vec![Block::new(lines)] }
@@ -106,19 +109,25 @@ mod tests {
 
     #[test]
     fn engine_one_text_ends_every_line_with_crlf() {
-        assert_eq!(parsed_text(&page(), EngineStyle::One), "TOTAL 3.90\r\nCASH\r\n");
-        assert_eq!(parsed_text(&page(), EngineStyle::TwoOrThree), "TOTAL 3.90\nCASH");
+        assert_eq!(parsed_text(&page(), EngineStyle::One, false), "TOTAL 3.90\r\nCASH\r\n");
+        assert_eq!(parsed_text(&page(), EngineStyle::TwoOrThree, false), "TOTAL 3.90\nCASH");
+    }
+
+    #[test]
+    fn tables_separate_cells_with_tabs() {
+        assert_eq!(parsed_text(&page(), EngineStyle::One, true), "TOTAL\t3.90\t\r\nCASH\t\r\n");
+        assert_eq!(parsed_text(&page(), EngineStyle::TwoOrThree, true), "TOTAL\t3.90\nCASH");
     }
 
     #[test]
     fn overlay_json_matches_the_vendor_shape() {
-        let result = parsed_result(&page(), EngineStyle::One, true);
+        let result = parsed_result(&page(), EngineStyle::One, true, false);
         let json = serde_json::to_string(&result.text_overlay.lines[0]).unwrap();
         assert_eq!(
             json,
             r#"{"LineText":"TOTAL 3.90","Words":[{"WordText":"TOTAL","Left":10,"Top":100,"Height":21,"Width":40},{"WordText":"3.90","Left":300,"Top":99,"Height":21,"Width":40}],"MaxHeight":21,"MinTop":99}"#
         );
-        let two = parsed_result(&page(), EngineStyle::TwoOrThree, true);
+        let two = parsed_result(&page(), EngineStyle::TwoOrThree, true, false);
         let json = serde_json::to_string(&two.text_overlay.lines[1].words[0]).unwrap();
         assert_eq!(json, r#"{"WordText":"CASH","Left":10.0,"Top":130.0,"Height":21.0,"Width":40.0}"#);
         assert_eq!(two.text_overlay.message, "Total lines: 2");
@@ -127,7 +136,7 @@ mod tests {
     #[test]
     fn envelope_key_order_and_types() {
         let response = OcrSpaceResponse {
-            parsed_results: Some(vec![parsed_result(&page(), EngineStyle::One, false)]),
+            parsed_results: Some(vec![parsed_result(&page(), EngineStyle::One, false, false)]),
             ocr_exit_code: 1,
             is_errored_on_processing: false,
             error_message: None,

@@ -67,7 +67,7 @@ async fn handle(req: &HttpRequest, payload: web::Payload, state: &AppState) -> R
     let style = EngineStyle::of(params.engine);
     let overlay = params.overlay || params.create_searchable_pdf;
     Ok(OcrSpaceResponse {
-        parsed_results: Some(pages.iter().map(|p| parsed_result(p, style, overlay)).collect()),
+        parsed_results: Some(pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect()),
         ocr_exit_code: 1,
         is_errored_on_processing: false,
         error_message: None,
