@@ -58,6 +58,7 @@ impl ServeArgs {
             timeout: std::time::Duration::from_secs(self.timeout_secs),
             max_upload_bytes: self.max_upload_kb * 1024,
             prepare_plans: defaults.prepare_plans,
+            fetch_policy: defaults.fetch_policy,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use ocr_api::server::{Application, Settings};
+use ocr_api::server::{Application, FetchPolicy, Settings};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -16,16 +16,28 @@ fn data(path: &str) -> PathBuf {
     std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data")).join(path)
 }
 
-/// Base URL of one server shared by every test of this binary.
+/// Base URL of one server shared by every test of this binary (loopback
+/// URLs allowed, so the tests can serve files to it).
 fn server() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
+    BASE.get_or_init(|| start(true))
+}
+
+/// A second server with the production URL policy (no loopback).
+fn strict_server() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| start(false))
+}
+
+fn start(allow_loopback: bool) -> String {
+    {
         let settings = Settings {
             bind: "127.0.0.1:0".parse().unwrap(),
             models_dir: std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models")),
             max_upload_bytes: 1024 * 1024,
             // Plans are built on first use here: the tests read few page shapes.
             prepare_plans: false,
+            fetch_policy: FetchPolicy { allow_loopback, ..FetchPolicy::default() },
             ..Settings::default()
         };
         let (tx, rx) = std::sync::mpsc::channel();
@@ -38,6 +50,45 @@ fn server() -> &'static str {
         });
         let port = rx.recv().expect("server started");
         format!("http://127.0.0.1:{port}")
+    }
+}
+
+/// A loopback HTTP server for URL inputs: `/receipt.jpg` serves the receipt,
+/// `/hop` redirects to it, `/to-private` redirects to a 10.x address.
+fn file_server() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request_line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).map(|n| n > 2).unwrap_or(false) {
+                    header.clear();
+                }
+                let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let response: Vec<u8> = match path.as_str() {
+                    "/receipt.jpg" => {
+                        let body = receipt();
+                        let mut r = format!("HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+                        r.extend(body);
+                        r
+                    }
+                    "/hop" => b"HTTP/1.1 302 Found\r\nLocation: /receipt.jpg\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                    "/to-private" => b"HTTP/1.1 302 Found\r\nLocation: http://10.0.0.1/receipt.jpg\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                    _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                };
+                let _ = stream.write_all(&response);
+            }
+        });
+        port
     })
 }
 
@@ -181,4 +232,55 @@ fn health_and_unknown_paths() {
     assert_eq!(resp.status().as_u16(), 404);
     let v: Value = resp.json().unwrap();
     assert_eq!(v["IsErroredOnProcessing"], true);
+}
+
+#[test]
+fn url_input_from_a_loopback_server_by_post_and_get() {
+    let url = format!("http://127.0.0.1:{}/receipt.jpg", file_server());
+    let v: Value = client()
+        .post(format!("{}/parse/image", server()))
+        .form(&[("url", url.as_str())])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["OCRExitCode"], 1, "{v}");
+    assert!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().contains("PETALING JAYA"));
+    let hop = format!("http://127.0.0.1:{}/hop", file_server());
+    let v: Value = client()
+        .get(format!("{}/parse/ImageUrl", server()))
+        .query(&[("apikey", "helloworld"), ("url", hop.as_str()), ("OCREngine", "1")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["OCRExitCode"], 1, "{v}");
+    assert!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().contains("PETALING JAYA"));
+}
+
+#[test]
+fn ssrf_targets_are_refused_before_connecting() {
+    let port = file_server();
+    let refused = |base: &str, url: &str| {
+        let v: Value =
+            client().get(format!("{base}/parse/imageurl")).query(&[("url", url)]).send().unwrap().json().unwrap();
+        assert_eq!(v["IsErroredOnProcessing"], true, "{url}: {v}");
+        let message = v["ErrorMessage"][0].as_str().unwrap().to_string();
+        assert!(message.starts_with("Unable to fetch the file from the URL"), "{url}: {message}");
+        message
+    };
+    for url in [
+        format!("http://127.0.0.1:{port}/receipt.jpg"),
+        format!("http://localhost:{port}/receipt.jpg"),
+        format!("http://[::1]:{port}/receipt.jpg"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://10.0.0.1/receipt.jpg".to_string(),
+        "http://[::ffff:192.168.0.1]/x.jpg".to_string(),
+    ] {
+        assert!(refused(strict_server(), &url).contains("not fetched"), "{url}");
+    }
+    assert!(refused(strict_server(), "file:///etc/passwd").contains("scheme"));
+    // Loopback allowed, but a redirect to a private address is still refused.
+    let message = refused(server(), &format!("http://127.0.0.1:{port}/to-private"));
+    assert!(message.contains("10.0.0.1") && message.contains("not fetched"), "{message}");
 }

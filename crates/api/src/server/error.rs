@@ -50,6 +50,9 @@ pub enum ApiError {
         /// The language code.
         language: String,
     },
+    /// The `url` input could not be fetched (or may not be).
+    #[error("Unable to fetch the file from the URL: {0}")]
+    UrlFetch(String),
     /// The OCR queue is full.
     #[error("Server busy: the OCR queue is full. Please retry in a few seconds.")]
     Busy,
@@ -70,7 +73,11 @@ impl ApiError {
         match self {
             Self::Params(_) => 99,
             Self::Timeout => 6,
-            Self::Engine(_) | Self::BadBase64 | Self::UnknownFileType | Self::FileTooLarge { .. } => 3,
+            Self::Engine(_)
+            | Self::BadBase64
+            | Self::UnknownFileType
+            | Self::FileTooLarge { .. }
+            | Self::UrlFetch(_) => 3,
             _ => 4,
         }
     }

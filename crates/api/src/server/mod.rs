@@ -1,6 +1,7 @@
 //! The HTTP server: an actix-web application speaking the OCR.space API.
 
 mod error;
+mod fetch;
 mod input;
 mod parse;
 mod pool;
@@ -18,6 +19,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use ocr_engine::OcrEngine;
 
 pub use error::ApiError;
+pub use fetch::{is_allowed, FetchPolicy};
 pub use parse::{language_script, PDF_UNAVAILABLE};
 pub use pool::OcrPool;
 pub use state::AppState;
@@ -39,6 +41,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
+    /// How `url` inputs are fetched (loopback refused unless allowed).
+    pub fetch_policy: FetchPolicy,
     /// Build every optimised model plan in the background at start-up, so
     /// requests never pay for it (`/ready` answers 200 once done).
     pub prepare_plans: bool,
@@ -60,6 +64,7 @@ impl Default for Settings {
             timeout: Duration::from_secs(120),
             max_upload_bytes: 1024 * 1024,
             prepare_plans: true,
+            fetch_policy: FetchPolicy::default(),
         }
     }
 }
@@ -93,6 +98,7 @@ impl Application {
             pool: OcrPool::new(settings.workers, settings.queue, settings.timeout),
             max_upload_bytes: settings.max_upload_bytes,
             plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
+            fetch_policy: settings.fetch_policy,
         };
         if settings.prepare_plans {
             spawn_plan_builder(&state);

@@ -7,6 +7,7 @@ use ocr_engine::decode::ImageKind;
 use ocr_engine::{RecognizeOptions, Script};
 
 use super::error::ApiError;
+use super::fetch::fetch;
 use super::input::{decode_base64_image, read_request};
 use super::state::AppState;
 use crate::ocrspace::params::{FileType, OcrParams};
@@ -49,10 +50,8 @@ async fn handle(req: &HttpRequest, payload: web::Payload, state: &AppState) -> R
         file
     } else if let Some(b64) = &params.base64_image {
         decode_base64_image(b64)?
-    } else if params.url.is_some() {
-        return Err(ApiError::Unsupported(
-            "The url input is not available on this server yet; send the file or base64Image.".into(),
-        ));
+    } else if let Some(url) = &params.url {
+        fetch(url, state.fetch_policy, state.max_upload_bytes).await?
     } else {
         return Err(ApiError::NoInput);
     };

@@ -17,6 +17,8 @@ pub struct AppState {
     pub pool: OcrPool,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
+    /// How `url` inputs are fetched.
+    pub fetch_policy: super::fetch::FetchPolicy,
     /// Set once every engine's optimised plans have been built.
     pub plans_ready: Arc<AtomicBool>,
 }
