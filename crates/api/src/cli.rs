@@ -44,6 +44,13 @@ pub struct ServeArgs {
     /// Largest accepted upload in KB (OCR.space free tier: 1024).
     #[arg(long, default_value_t = 1024)]
     pub max_upload_kb: u64,
+    /// Allow `url` inputs on loopback addresses (for local testing only;
+    /// private and link-local addresses stay refused).
+    #[arg(long)]
+    pub allow_loopback_urls: bool,
+    /// Build model plans on first use instead of at start-up.
+    #[arg(long)]
+    pub lazy_plans: bool,
 }
 
 impl ServeArgs {
@@ -57,8 +64,11 @@ impl ServeArgs {
             queue: defaults.queue,
             timeout: std::time::Duration::from_secs(self.timeout_secs),
             max_upload_bytes: self.max_upload_kb * 1024,
-            prepare_plans: defaults.prepare_plans,
-            fetch_policy: defaults.fetch_policy,
+            prepare_plans: !self.lazy_plans,
+            fetch_policy: crate::server::FetchPolicy {
+                allow_loopback: self.allow_loopback_urls,
+                ..defaults.fetch_policy
+            },
         }
     }
 }
