@@ -234,28 +234,22 @@ fn health_and_unknown_paths() {
     assert_eq!(v["IsErroredOnProcessing"], true);
 }
 
+/// Asserts that a response read receipt 517.jpg.
+fn assert_read_the_receipt(resp: reqwest::blocking::Response) {
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["OCRExitCode"], 1, "{v}");
+    assert!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().contains("PETALING JAYA"), "{v}");
+}
+
 #[test]
 fn url_input_from_a_loopback_server_by_post_and_get() {
     let url = format!("http://127.0.0.1:{}/receipt.jpg", file_server());
-    let v: Value = client()
-        .post(format!("{}/parse/image", server()))
-        .form(&[("url", url.as_str())])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(v["OCRExitCode"], 1, "{v}");
-    assert!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().contains("PETALING JAYA"));
+    assert_read_the_receipt(
+        client().post(format!("{}/parse/image", server())).form(&[("url", url.as_str())]).send().unwrap(),
+    );
     let hop = format!("http://127.0.0.1:{}/hop", file_server());
-    let v: Value = client()
-        .get(format!("{}/parse/ImageUrl", server()))
-        .query(&[("apikey", "helloworld"), ("url", hop.as_str()), ("OCREngine", "1")])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(v["OCRExitCode"], 1, "{v}");
-    assert!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().contains("PETALING JAYA"));
+    let query = [("apikey", "helloworld"), ("url", hop.as_str()), ("OCREngine", "1")];
+    assert_read_the_receipt(client().get(format!("{}/parse/ImageUrl", server())).query(&query).send().unwrap());
 }
 
 #[test]
