@@ -91,6 +91,71 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>
     }
 }
 
+/// Counts the pages (TIFF) or frames (GIF) of an image file without
+/// decoding any pixels, so a page limit can be enforced before any work;
+/// single-image formats count 1.
+pub fn count_pages(bytes: &[u8]) -> Result<usize> {
+    if bytes.is_empty() {
+        return Err(EngineError::EmptyInput);
+    }
+    match ImageKind::sniff(bytes).ok_or(EngineError::UnsupportedFormat)? {
+        ImageKind::Tiff => {
+            let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(decode_error)?;
+            let mut pages = 1;
+            while decoder.more_images() {
+                decoder.next_image().map_err(decode_error)?;
+                pages += 1;
+            }
+            Ok(pages)
+        }
+        ImageKind::Gif => count_gif_frames(bytes),
+        _ => Ok(1),
+    }
+}
+
+/// Walks a GIF's block structure and counts its image descriptors.
+fn count_gif_frames(bytes: &[u8]) -> Result<usize> {
+    let truncated = || EngineError::Decode("truncated GIF".into());
+    let byte = |at: usize| bytes.get(at).copied().ok_or_else(truncated);
+    // Skips data sub-blocks starting at `at`; returns the offset after the terminator.
+    let skip_sub_blocks = |mut at: usize| -> Result<usize> {
+        loop {
+            let len = byte(at)? as usize;
+            at += 1 + len;
+            if len == 0 {
+                return Ok(at);
+            }
+        }
+    };
+    let flags = byte(10)?;
+    let mut at = 13 + if flags & 0x80 != 0 { 3 << ((flags & 7) + 1) } else { 0 };
+    let mut frames = 0;
+    loop {
+        // A GIF cut after its last frame (no trailer) still counts its frames.
+        let Some(&block) = bytes.get(at) else {
+            if frames > 0 {
+                break;
+            }
+            return Err(truncated());
+        };
+        match block {
+            0x3B => break,
+            0x21 => at = skip_sub_blocks(at + 2)?,
+            0x2C => {
+                let local = byte(at + 9)?;
+                at += 10 + if local & 0x80 != 0 { 3 << ((local & 7) + 1) } else { 0 };
+                at = skip_sub_blocks(at + 1)?;
+                frames += 1;
+            }
+            other => return Err(EngineError::Decode(format!("corrupt GIF: unexpected block 0x{other:02X}"))),
+        }
+    }
+    if frames == 0 {
+        return Err(EngineError::Decode("the GIF has no frames".into()));
+    }
+    Ok(frames)
+}
+
 fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
     if width as u64 * height as u64 > limits.max_pixels {
         return Err(EngineError::TooManyPixels { width, height, limit: limits.max_pixels });
@@ -339,6 +404,29 @@ mod tests {
         assert_eq!(pages[1].get_pixel(3, 3).0, [128, 128, 128]);
         let limited = DecodeLimits { max_pages: 2, ..Default::default() };
         assert!(matches!(decode_image(out.get_ref(), &limited), Err(EngineError::TooManyPages { limit: 2 })));
+    }
+
+    #[test]
+    fn pages_are_counted_without_decoding() {
+        let mut out = Cursor::new(Vec::new());
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+        for _ in 0..4 {
+            enc.write_image::<tiff::encoder::colortype::Gray8>(20, 10, &[200u8; 200]).unwrap();
+        }
+        assert_eq!(count_pages(out.get_ref()).unwrap(), 4);
+        assert_eq!(count_pages(&png_bytes(16, 16)).unwrap(), 1);
+        let mut gif = Vec::new();
+        {
+            let mut enc = image::codecs::gif::GifEncoder::new(&mut gif);
+            for shade in [0u8, 90, 180] {
+                let frame = image::Frame::new(RgbaImage::from_pixel(12, 9, image::Rgba([shade, shade, shade, 255])));
+                enc.encode_frame(frame).unwrap();
+            }
+        }
+        assert_eq!(count_pages(&gif).unwrap(), 3);
+        assert_eq!(decode_image(&gif, &DecodeLimits::default()).unwrap().len(), 3);
+        assert!(count_pages(&gif[..20]).is_err(), "a GIF cut inside its first frame has no countable frame");
+        assert!(matches!(count_pages(b""), Err(EngineError::EmptyInput)));
     }
 
     #[test]

@@ -135,11 +135,26 @@ pub struct RecognizeOptions {
     pub rotate_vertical_pages: bool,
     /// Restrict the recogniser to these classes (see [`Dictionary::mask`]).
     pub allowed_classes: Option<Vec<bool>>,
+    /// Read small text better, at some cost in time (OCR.space `scale`):
+    /// pages under [`UPSCALE_TARGET_SIDE`] pixels on their longer side are
+    /// enlarged up to 2x before reading, and the detector runs at twice its
+    /// usual resolution cap, so small print on large pages is found too.
+    pub upscale: bool,
 }
+
+/// With [`RecognizeOptions::upscale`], pages are enlarged towards this many
+/// pixels on their longer side (by at most 2x).
+pub const UPSCALE_TARGET_SIDE: u32 = 2000;
 
 impl Default for RecognizeOptions {
     fn default() -> Self {
-        Self { script: Script::Latin, classify_lines: false, rotate_vertical_pages: true, allowed_classes: None }
+        Self {
+            script: Script::Latin,
+            classify_lines: false,
+            rotate_vertical_pages: true,
+            allowed_classes: None,
+            upscale: false,
+        }
     }
 }
 
@@ -293,13 +308,19 @@ impl OcrEngine {
         timings: &mut StageTimings,
     ) -> Result<PageResult> {
         let clock = Instant::now();
-        let (ww, wh, s) = self.working_size(page.width(), page.height());
+        let (ww, wh, s) = if options.upscale {
+            upscaled_size(page.width(), page.height(), self.config.max_working_side)
+        } else {
+            self.working_size(page.width(), page.height())
+        };
         // Borrow the page unless it has to be scaled (or, below, turned).
-        let mut work = if s < 1.0 { Cow::Owned(resize(page, ww, wh)) } else { Cow::Borrowed(page) };
+        let mut work = if s != 1.0 { Cow::Owned(resize(page, ww, wh)) } else { Cow::Borrowed(page) };
         let to_page = 1.0 / s;
         timings.decode += clock.elapsed();
+        let detect_side =
+            if options.upscale { self.detector.config().max_side * 2 } else { self.detector.config().max_side };
 
-        let mut boxes = self.detect(&work, timings)?;
+        let mut boxes = self.detect(&work, detect_side, timings)?;
         let mut rotation = 0;
         if options.rotate_vertical_pages {
             if let Some(turn) = self.vertical_page_turn(&work, &boxes, timings)? {
@@ -311,7 +332,7 @@ impl OcrEngine {
                 });
                 rotation = turn;
                 timings.decode += clock.elapsed();
-                boxes = self.detect(&work, timings)?;
+                boxes = self.detect(&work, detect_side, timings)?;
             }
         }
 
@@ -355,9 +376,9 @@ impl OcrEngine {
         Ok(PageResult { width, height, rotation, blocks })
     }
 
-    fn detect(&self, work: &RgbImage, timings: &mut StageTimings) -> Result<Vec<DetectedBox>> {
+    fn detect(&self, work: &RgbImage, max_side: u32, timings: &mut StageTimings) -> Result<Vec<DetectedBox>> {
         let clock = Instant::now();
-        let (map, geometry) = self.detector.probability_map(work)?;
+        let (map, geometry) = self.detector.probability_map_at(work, max_side)?;
         timings.detect += clock.elapsed();
         let clock = Instant::now();
         let boxes = self.detector.boxes(&map, &geometry, work.width(), work.height());
@@ -395,5 +416,31 @@ impl OcrEngine {
         }
         timings.classify += clock.elapsed();
         Ok(Some(if counted > 0 && votes / counted as f32 >= 0.5 { 90 } else { 270 }))
+    }
+}
+
+/// Working size with [`RecognizeOptions::upscale`]: pages under
+/// [`UPSCALE_TARGET_SIDE`] are enlarged towards it (at most 2x); larger
+/// pages are only ever scaled down, to `max_side`.
+fn upscaled_size(width: u32, height: u32, max_side: u32) -> (u32, u32, f32) {
+    let long = width.max(height).max(1) as f32;
+    let s = if long < UPSCALE_TARGET_SIDE as f32 {
+        (UPSCALE_TARGET_SIDE as f32 / long).min(2.0)
+    } else {
+        (max_side as f32 / long).min(1.0)
+    };
+    (((width as f32 * s).round() as u32).max(1), ((height as f32 * s).round() as u32).max(1), s)
+}
+
+#[cfg(test)]
+mod upscale_tests {
+    use super::*;
+
+    #[test]
+    fn small_pages_are_enlarged_at_most_twice_and_large_ones_never() {
+        assert_eq!(upscaled_size(500, 300, 2560), (1000, 600, 2.0));
+        assert_eq!(upscaled_size(1600, 800, 2560), (2000, 1000, 1.25));
+        assert_eq!(upscaled_size(2400, 1000, 2560), (2400, 1000, 1.0));
+        assert_eq!(upscaled_size(5120, 1000, 2560), (2560, 500, 0.5));
     }
 }

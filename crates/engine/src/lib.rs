@@ -39,6 +39,8 @@ pub mod recognition;
 pub mod result;
 
 pub use decode::{decode_image, DecodeLimits};
-pub use engine::{is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings};
+pub use engine::{
+    is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, UPSCALE_TARGET_SIDE,
+};
 pub use error::{EngineError, Result};
 pub use result::{Block, BoundingBox, Line, PageResult, Word};

@@ -72,8 +72,13 @@ impl Detector {
 
     /// Where a page of `width` x `height` pixels lands in the detector input.
     pub fn input_geometry(&self, width: u32, height: u32) -> DetectorInput {
+        self.input_geometry_at(width, height, self.config.max_side)
+    }
+
+    /// As [`Detector::input_geometry`] with another cap on the longer side.
+    pub fn input_geometry_at(&self, width: u32, height: u32, max_side: u32) -> DetectorInput {
         let long = width.max(height) as f32;
-        let scale = (self.config.max_side as f32 / long).min(1.0);
+        let scale = (max_side.max(32) as f32 / long).min(1.0);
         let w = ((width as f32 * scale).round() as u32).max(1);
         let h = ((height as f32 * scale).round() as u32).max(1);
         let step = self.config.shape_step.max(32);
@@ -94,7 +99,13 @@ impl Detector {
     /// Runs the network on `page`, returning its probability map (tensor-sized,
     /// row-major) and the input geometry.
     pub fn probability_map(&self, page: &RgbImage) -> Result<(Vec<f32>, DetectorInput)> {
-        let g = self.input_geometry(page.width(), page.height());
+        self.probability_map_at(page, self.config.max_side)
+    }
+
+    /// As [`Detector::probability_map`], scaling the page to at most
+    /// `max_side` pixels on its longer side instead of the configured cap.
+    pub fn probability_map_at(&self, page: &RgbImage, max_side: u32) -> Result<(Vec<f32>, DetectorInput)> {
+        let g = self.input_geometry_at(page.width(), page.height(), max_side);
         let scaled = resize(page, g.width, g.height);
         let (tw, th) = (g.tensor_width as usize, g.tensor_height as usize);
         let mut input = DenseTensor::filled(&[1, 3, th, tw], 0.0);
