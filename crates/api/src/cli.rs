@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ocr_engine::{PageResult, RecognizeOptions};
 use serde::Serialize;
 
+use crate::config::{Config, ConfigError};
 use crate::engines::{load_engine, models_dir, CliError};
 
 /// OCR.space-compatible OCR server with a pure-Rust neural OCR engine.
@@ -24,14 +25,46 @@ pub enum Command {
     Ocr(OcrArgs),
     /// Run the OCR.space-compatible HTTP server.
     Serve(ServeArgs),
+    /// Create, list and revoke API keys.
+    Keys(crate::admin::KeysArgs),
+    /// Show the tiers (plans) and their limits.
+    Tiers(crate::admin::TiersArgs),
+    /// Show usage per key and month (requests, pages, bytes).
+    Usage(crate::admin::UsageArgs),
 }
 
-/// Arguments of `ocr-server serve`.
+/// Where the configuration comes from; shared by `serve` and the admin commands.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// Configuration file (TOML) overriding the built-in defaults.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: SQLite database and stored PDFs (default ./data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// Loads the configuration: defaults, then the file, then the
+    /// environment, then these arguments.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            config.storage.data_dir = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+/// Arguments of `ocr-server serve`; each given option overrides the configuration.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub bind: std::net::SocketAddr,
+    /// Configuration sources.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub bind: Option<std::net::SocketAddr>,
     /// Models directory (default: $OCR_MODELS_DIR or ./models).
     #[arg(long)]
     pub models_dir: Option<PathBuf>,
@@ -39,11 +72,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub workers: Option<usize>,
     /// Seconds one request may spend in OCR before it is answered with exit code 6.
-    #[arg(long, default_value_t = 120)]
-    pub timeout_secs: u64,
-    /// Largest accepted upload in KB (OCR.space free tier: 1024).
-    #[arg(long, default_value_t = 1024)]
-    pub max_upload_kb: u64,
+    #[arg(long)]
+    pub timeout_secs: Option<u64>,
+    /// Hard cap on any upload in KB (tiers have their own limits below it).
+    #[arg(long)]
+    pub max_upload_kb: Option<u64>,
     /// Allow `url` inputs on loopback addresses (for local testing only;
     /// private and link-local addresses stay refused).
     #[arg(long)]
@@ -54,22 +87,33 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The server settings these arguments describe.
-    pub fn settings(&self) -> crate::server::Settings {
-        let defaults = crate::server::Settings::default();
-        crate::server::Settings {
-            bind: self.bind,
-            models_dir: self.models_dir.clone().unwrap_or(defaults.models_dir),
-            workers: self.workers.unwrap_or(defaults.workers),
-            queue: defaults.queue,
-            timeout: std::time::Duration::from_secs(self.timeout_secs),
-            max_upload_bytes: self.max_upload_kb * 1024,
-            prepare_plans: !self.lazy_plans,
-            fetch_policy: crate::server::FetchPolicy {
-                allow_loopback: self.allow_loopback_urls,
-                ..defaults.fetch_policy
-            },
+    /// The configuration with these arguments applied.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = self.config.load()?;
+        let server = &mut config.server;
+        if let Some(bind) = self.bind {
+            server.bind = bind;
         }
+        if let Some(workers) = self.workers {
+            server.workers = workers;
+        }
+        if let Some(secs) = self.timeout_secs {
+            server.timeout_secs = secs;
+        }
+        if let Some(kb) = self.max_upload_kb {
+            server.max_upload_kb = kb;
+        }
+        server.allow_loopback_urls |= self.allow_loopback_urls;
+        server.prepare_plans &= !self.lazy_plans;
+        if let Some(dir) = &self.models_dir {
+            config.models.dir = dir.clone();
+        }
+        Ok(config)
+    }
+
+    /// The server settings these arguments describe.
+    pub fn settings(&self) -> Result<crate::server::Settings, ConfigError> {
+        Ok(crate::server::Settings::from_config(&self.config()?))
     }
 }
 

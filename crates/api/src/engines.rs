@@ -21,6 +21,9 @@ pub enum CliError {
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] ocr_engine::EngineError),
+    /// An administration command failed (configuration or database).
+    #[error("{0}")]
+    Admin(String),
     /// A file could not be read.
     #[error("{path}: {source}")]
     Io {

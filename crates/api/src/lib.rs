@@ -5,7 +5,10 @@
 //! in `ocr-engine`.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
+pub mod config;
 pub mod engines;
 pub mod ocrspace;
 pub mod server;
+pub mod store;

@@ -1,6 +1,7 @@
 //! `ocr-server`: OCR.space-compatible OCR server and CLI.
 
 use clap::Parser;
+use ocr_api::admin::{run_keys, run_tiers, run_usage};
 use ocr_api::cli::{run_ocr, Cli, Command, ServeArgs};
 use ocr_api::server::Application;
 
@@ -9,6 +10,9 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Ocr(args) => run_ocr(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
         Command::Serve(args) => serve(args),
+        Command::Keys(args) => run_keys(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
+        Command::Tiers(args) => run_tiers(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
+        Command::Usage(args) => run_usage(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -26,9 +30,9 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let settings = args.settings();
+    let settings = args.settings().map_err(|e| e.to_string())?;
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&settings).map_err(|e| e.to_string())?;
+        let app = Application::build(&settings).await.map_err(|e| e.to_string())?;
         tracing::info!(address = %settings.bind.ip(), port = app.port(), "ocr-server listening");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })

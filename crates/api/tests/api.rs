@@ -1,23 +1,18 @@
 //! Integration tests: the real application on 127.0.0.1:0, real models,
 //! requests shaped like the OCR.space clients send them.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use ocr_api::server::{Application, FetchPolicy, Settings};
+use common::{backend_from_env, data, keep_until_exit, TestDb};
+use ocr_api::server::FetchPolicy;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn data(path: &str) -> PathBuf {
-    std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data")).join(path)
-}
-
 /// Base URL of one server shared by every test of this binary (loopback
-/// URLs allowed, so the tests can serve files to it).
+/// URLs allowed, so the tests can serve files to it). Its database is
+/// SQLite, or PostgreSQL with `OCR_TEST_BACKEND=postgres`.
 fn server() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
     BASE.get_or_init(|| start(true))
@@ -30,27 +25,13 @@ fn strict_server() -> &'static str {
 }
 
 fn start(allow_loopback: bool) -> String {
-    {
-        let settings = Settings {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            models_dir: std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models")),
-            max_upload_bytes: 1024 * 1024,
-            // Plans are built on first use here: the tests read few page shapes.
-            prepare_plans: false,
-            fetch_policy: FetchPolicy { allow_loopback, ..FetchPolicy::default() },
-            ..Settings::default()
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(&settings).expect("app builds");
-                tx.send(app.port()).unwrap();
-                app.run_until_stopped().await.unwrap();
-            })
-        });
-        let port = rx.recv().expect("server started");
-        format!("http://127.0.0.1:{port}")
-    }
+    let db = TestDb::new(backend_from_env());
+    let settings = ocr_api::server::Settings {
+        fetch_policy: FetchPolicy { allow_loopback, ..FetchPolicy::default() },
+        ..db.settings()
+    };
+    keep_until_exit(db);
+    common::start(settings, None)
 }
 
 /// A loopback HTTP server for URL inputs: `/receipt.jpg` serves the receipt,
@@ -92,8 +73,15 @@ fn file_server() -> u16 {
     })
 }
 
+/// A client sending the demo key in the `apikey` header, as the npm client does.
 fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(300)).build().unwrap()
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("apikey", reqwest::header::HeaderValue::from_static("helloworld"));
+    reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 fn receipt() -> Vec<u8> {
@@ -111,8 +99,7 @@ fn post_file_raw(path: &str, bytes: Vec<u8>, fields: &[(&str, &str)]) -> (u16, S
     for (k, v) in fields {
         form = form.text(k.to_string(), v.to_string());
     }
-    let resp =
-        client().post(format!("{}{path}", server())).header("apikey", "helloworld").multipart(form).send().unwrap();
+    let resp = client().post(format!("{}{path}", server())).multipart(form).send().unwrap();
     let status = resp.status().as_u16();
     (status, resp.text().unwrap())
 }
@@ -277,4 +264,82 @@ fn ssrf_targets_are_refused_before_connecting() {
     // Loopback allowed, but a redirect to a private address is still refused.
     let message = refused(server(), &format!("http://127.0.0.1:{port}/to-private"));
     assert!(message.contains("10.0.0.1") && message.contains("not fetched"), "{message}");
+}
+
+fn line_png() -> Vec<u8> {
+    std::fs::read(data("lines/book_1113_010043.png")).unwrap()
+}
+
+const LINE_TEXT: &str = "and several assistants or advisers. The speaker of";
+
+#[test]
+fn every_option_is_honoured() {
+    let text_of = |v: &Value| v["ParsedResults"][0]["ParsedText"].as_str().unwrap_or_default().trim().to_string();
+    // Engine 2 writes integral floats in the overlay; engine 3 is served too.
+    for engine in ["2", "3"] {
+        let (_, v) = post_file("/parse/image", line_png(), &[("OCREngine", engine), ("isOverlayRequired", "true")]);
+        assert_eq!(text_of(&v), LINE_TEXT, "engine {engine}: {v}");
+        let word = &v["ParsedResults"][0]["TextOverlay"]["Lines"][0]["Words"][0];
+        assert!(word["Left"].is_f64(), "engine {engine}: {word}");
+    }
+    // scale, detectOrientation (TextOrientation is a string), language auto and chs.
+    for fields in [
+        vec![("scale", "true")],
+        vec![("detectOrientation", "true")],
+        vec![("language", "auto")],
+        vec![("language", "chs")],
+        vec![("filetype", "PNG")],
+    ] {
+        let (_, v) = post_file("/parse/image", line_png(), &fields);
+        assert_eq!(text_of(&v), LINE_TEXT, "{fields:?}: {v}");
+        assert_eq!(v["ParsedResults"][0]["TextOrientation"], "0", "{fields:?}");
+    }
+    // A searchable PDF request gets the overlay and a clear sentence, never a fake link.
+    let (_, v) = post_file(
+        "/parse/image",
+        line_png(),
+        &[("isCreateSearchablePdf", "true"), ("isSearchablePdfHideTextLayer", "true")],
+    );
+    assert_eq!(v["SearchablePDFURL"], ocr_api::server::PDF_UNAVAILABLE);
+    assert_eq!(v["ParsedResults"][0]["TextOverlay"]["HasOverlay"], true);
+}
+
+#[test]
+fn chunked_multipart_without_content_length_is_read() {
+    // A reader part has no known length: the form goes out chunked.
+    let body = std::io::Cursor::new(line_png());
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("language", "eng")
+        .part("file", reqwest::blocking::multipart::Part::reader(body).file_name("line.png"));
+    let resp = client().post(format!("{}/parse/image", server())).multipart(form).send().unwrap();
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().trim(), LINE_TEXT, "{v}");
+}
+
+#[test]
+fn broken_multipart_gets_the_ocr_space_envelope() {
+    let resp = client()
+        .post(format!("{}/parse/image", server()))
+        .header("Content-Type", "multipart/form-data; boundary=XYZ")
+        .body("--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\nabc")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["IsErroredOnProcessing"], true, "{v}");
+    assert!(v["ErrorMessage"][0].as_str().unwrap().starts_with("The request could not be read"), "{v}");
+}
+
+#[test]
+fn slow_ocr_is_answered_with_exit_code_6() {
+    let db = TestDb::new(backend_from_env());
+    let settings = ocr_api::server::Settings { timeout: std::time::Duration::from_millis(1), ..db.settings() };
+    keep_until_exit(db);
+    let base = common::start(settings, None);
+    let form = reqwest::blocking::multipart::Form::new()
+        .part("file", reqwest::blocking::multipart::Part::bytes(receipt()).file_name("r.jpg"));
+    let v: Value = client().post(format!("{base}/parse/image")).multipart(form).send().unwrap().json().unwrap();
+    assert_eq!(v["OCRExitCode"], 6, "{v}");
+    assert_eq!(v["ErrorMessage"][0], "Timed out waiting for results");
+    assert_eq!(v["ParsedResults"], serde_json::json!([]));
 }

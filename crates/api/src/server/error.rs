@@ -62,6 +62,44 @@ pub enum ApiError {
     /// The engine refused the input (corrupt image, over the pixel budget ...).
     #[error("{0}")]
     Engine(#[from] ocr_engine::EngineError),
+    /// No API key was sent (403).
+    #[error("No API key was provided. Send your key in the 'apikey' header, form field or query parameter.")]
+    MissingKey,
+    /// The key is not known (403).
+    #[error("The API key is invalid.")]
+    InvalidKey,
+    /// The key was revoked (403).
+    #[error("The API key has been revoked.")]
+    RevokedKey,
+    /// Too many requests in a period (403, the vendor's sentence).
+    #[error("You may only perform this action upto maximum {max} number of times within {seconds} seconds")]
+    RateLimited {
+        /// Requests allowed in the period.
+        max: u64,
+        /// The period in seconds.
+        seconds: u64,
+    },
+    /// The key's monthly quota is used up (403).
+    #[error(
+        "You may only perform this action upto maximum {max} number of times within one calendar month. The quota of this API key resets on {resets} (UTC)."
+    )]
+    MonthlyQuota {
+        /// Requests per month.
+        max: i64,
+        /// First day of the next month.
+        resets: String,
+    },
+    /// A multi-page file over the tier's page limit.
+    #[error("File failed validation. PDF page limit exceeded: the file has {pages} pages, the maximum for this API key is {limit} pages.")]
+    PageLimit {
+        /// Pages in the file.
+        pages: usize,
+        /// The tier's limit.
+        limit: i64,
+    },
+    /// The database failed.
+    #[error("Internal error: {0}")]
+    Store(#[from] crate::store::StoreError),
     /// A bug or an unexpected runtime failure.
     #[error("Internal error: {0}")]
     Internal(String),
@@ -77,6 +115,7 @@ impl ApiError {
             | Self::BadBase64
             | Self::UnknownFileType
             | Self::FileTooLarge { .. }
+            | Self::PageLimit { .. }
             | Self::UrlFetch(_) => 3,
             _ => 4,
         }
@@ -103,20 +142,45 @@ impl ApiError {
         }
         body
     }
+
+    /// Whether this is an access refusal, sent as 403 with a bare JSON
+    /// string body, as the vendor does (`ocrspace-spec.md` §6).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(
+            self,
+            Self::MissingKey
+                | Self::InvalidKey
+                | Self::RevokedKey
+                | Self::RateLimited { .. }
+                | Self::MonthlyQuota { .. }
+        )
+    }
+
+    /// The whole HTTP response for this error after `millis` of processing.
+    pub fn response(&self, millis: u128) -> HttpResponse {
+        match self {
+            Self::Internal(detail) => tracing::error!(%detail, "request failed"),
+            Self::Store(e) => tracing::error!(error = %e, "database failure"),
+            _ => {}
+        }
+        if self.is_forbidden() {
+            HttpResponse::Forbidden().json(self.to_string())
+        } else {
+            HttpResponse::build(self.status_code()).json(self.body(millis))
+        }
+    }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            _ if self.is_forbidden() => StatusCode::FORBIDDEN,
+            Self::Busy | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::OK,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(detail) = self {
-            tracing::error!(%detail, "request failed");
-        }
-        HttpResponse::build(self.status_code()).json(self.body(0))
+        self.response(0)
     }
 }

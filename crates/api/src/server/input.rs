@@ -6,6 +6,10 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest};
 use base64::Engine as _;
 use futures_util::StreamExt;
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use super::error::ApiError;
 
@@ -18,9 +22,45 @@ pub struct RawRequest {
     pub file: Option<Vec<u8>>,
 }
 
+/// The request body, shared: the handler keeps one handle while the reader
+/// consumes the other, so an upload refused half-way is not dropped before
+/// the response is sent. (actix drains a dropped chunked body to the end,
+/// however large; a body still held makes it close the connection instead.)
+#[derive(Clone)]
+pub struct SharedPayload(Rc<RefCell<web::Payload>>);
+
+impl SharedPayload {
+    /// Wraps a request body.
+    pub fn new(payload: web::Payload) -> Self {
+        Self(Rc::new(RefCell::new(payload)))
+    }
+}
+
+impl futures_util::Stream for SharedPayload {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_next(cx)
+    }
+}
+
 /// Reads query, body and headers of `req`, refusing uploads over `max_bytes`
 /// while streaming (never buffering more than the limit plus one chunk).
-pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u64) -> Result<RawRequest, ApiError> {
+///
+/// A multipart `apikey` field is handed to `on_form_key` as soon as it
+/// arrives; the upload limit it returns (the key's tier) applies to the
+/// parts that follow. (Clients that send the key before the file, as the
+/// vendor's examples and the PyPI client do, are held to their tier's limit
+/// while streaming; otherwise the file is checked once the key is known.)
+pub async fn read_request<F>(
+    req: &HttpRequest,
+    payload: SharedPayload,
+    mut max_bytes: u64,
+    mut on_form_key: F,
+) -> Result<RawRequest, ApiError>
+where
+    F: AsyncFnMut(&str) -> Result<u64, ApiError>,
+{
     let mut raw = RawRequest { fields: parse_pairs(req.query_string().as_bytes())?, ..Default::default() };
     let content_type = req
         .headers()
@@ -29,7 +69,8 @@ pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u
         .unwrap_or("")
         .to_ascii_lowercase();
     // Text fields may carry a base64 image: allow 4/3 of the file limit plus headroom.
-    let text_limit = max_bytes.saturating_mul(4) / 3 + 64 * 1024;
+    let text_limit_of = |max_bytes: u64| max_bytes.saturating_mul(4) / 3 + 64 * 1024;
+    let text_limit = text_limit_of(max_bytes);
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::new(req.headers(), payload);
         while let Some(field) = multipart.next().await {
@@ -38,13 +79,16 @@ pub async fn read_request(req: &HttpRequest, payload: web::Payload, max_bytes: u
                 Some(cd) => (cd.get_name().unwrap_or("").to_string(), cd.get_filename().map(str::to_string)),
                 None => (String::new(), None),
             };
-            let limit = if filename.is_some() { max_bytes } else { text_limit };
+            let limit = if filename.is_some() { max_bytes } else { text_limit_of(max_bytes) };
             let data = collect_limited(&mut field, limit, max_bytes).await?;
             if filename.is_some() {
                 raw.file = Some(data);
             } else {
                 let value = String::from_utf8(data)
                     .map_err(|_| ApiError::BadRequest(format!("field '{name}' is not UTF-8")))?;
+                if name.eq_ignore_ascii_case("apikey") {
+                    max_bytes = on_form_key(&value).await?;
+                }
                 raw.fields.push((name, value));
             }
         }
@@ -107,6 +151,30 @@ pub fn decode_base64_image(value: &str) -> Result<Vec<u8>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reader stops at the first chunk that passes the limit: at most
+    /// the limit plus one chunk is ever pulled from the client.
+    #[test]
+    fn uploads_stop_one_chunk_past_the_limit() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pulled = AtomicUsize::new(0);
+        let chunks = futures_util::stream::iter((0..1000).map(|_| {
+            pulled.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(web::Bytes::from(vec![0u8; 1024]))
+        }));
+        let mut chunks = Box::pin(chunks);
+        let limit = 10 * 1024;
+        let result = actix_web::rt::System::new().block_on(collect_limited(&mut chunks, limit, limit));
+        assert!(matches!(result, Err(ApiError::FileTooLarge { limit_kb: 10 })), "{result:?}");
+        assert_eq!(pulled.load(Ordering::SeqCst), 11);
+        let exact =
+            futures_util::stream::iter((0..10).map(|_| Ok::<_, std::io::Error>(web::Bytes::from(vec![0u8; 1024]))));
+        let mut exact = Box::pin(exact);
+        assert_eq!(
+            actix_web::rt::System::new().block_on(collect_limited(&mut exact, limit, limit)).unwrap().len(),
+            limit as usize
+        );
+    }
 
     #[test]
     fn base64_images_need_the_data_prefix() {

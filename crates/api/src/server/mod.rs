@@ -1,5 +1,6 @@
 //! The HTTP server: an actix-web application speaking the OCR.space API.
 
+mod auth;
 mod error;
 mod fetch;
 mod input;
@@ -8,7 +9,7 @@ mod pool;
 mod state;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,34 +19,54 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use ocr_engine::OcrEngine;
 
+pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
 pub use parse::{language_script, PDF_UNAVAILABLE};
 pub use pool::OcrPool;
 pub use state::AppState;
 
+use crate::config::Config;
 use crate::engines::model_set;
+use crate::store::Store;
 
-/// Server settings.
+/// Server settings (built from [`Config`] by [`Settings::from_config`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub bind: SocketAddr,
     /// Directory holding the model files.
     pub models_dir: PathBuf,
+    /// Directory for the SQLite file and stored PDFs.
+    pub data_dir: PathBuf,
+    /// Database URL (`postgres://…` or `sqlite://…`).
+    pub database_url: String,
+    /// Database pool size.
+    pub database_connections: u32,
+    /// The demo key accepted on the free tier, when enabled.
+    pub demo_key: Option<String>,
+    /// Per-key burst limit: requests per second and bucket size.
+    pub burst: (u32, u32),
+    /// Peers whose `X-Forwarded-For` is trusted.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The enterprise tier's limits: (monthly requests, file KB, pages).
+    pub enterprise_limits: (i64, i64, i64),
     /// OCR jobs run at once (default: number of cores).
     pub workers: usize,
     /// OCR jobs allowed to wait for a worker before requests are refused.
     pub queue: usize,
     /// Longest time one request may spend in OCR.
     pub timeout: Duration,
-    /// Largest accepted upload in bytes.
+    /// Hard cap on any upload in bytes (each tier has its own, lower, limit).
     pub max_upload_bytes: u64,
     /// How `url` inputs are fetched (loopback refused unless allowed).
     pub fetch_policy: FetchPolicy,
     /// Build every optimised model plan in the background at start-up, so
     /// requests never pay for it (`/ready` answers 200 once done).
     pub prepare_plans: bool,
+    /// How long a refused upload is still read (and discarded) before the
+    /// connection is closed, so the client can read the error.
+    pub refused_upload_linger: Duration,
 }
 
 /// Page sizes whose detector plans are built at start-up: A4 and US Letter
@@ -53,20 +74,80 @@ pub struct Settings {
 const COMMON_PAGE_SIZES: [(u32, u32); 7] =
     [(2480, 3508), (3508, 2480), (2550, 3300), (3300, 2550), (3024, 4032), (4032, 3024), (1000, 1400)];
 
-impl Default for Settings {
-    fn default() -> Self {
+impl Settings {
+    /// The settings a configuration describes.
+    pub fn from_config(config: &Config) -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let workers = if config.server.workers == 0 { cores } else { config.server.workers };
+        let models_dir = if config.models.dir.as_os_str().is_empty() {
+            crate::engines::models_dir()
+        } else {
+            config.models.dir.clone()
+        };
         Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            models_dir: crate::engines::models_dir(),
-            workers: cores,
-            queue: 4 * cores,
-            timeout: Duration::from_secs(120),
-            max_upload_bytes: 1024 * 1024,
-            prepare_plans: true,
-            fetch_policy: FetchPolicy::default(),
+            bind: config.server.bind,
+            models_dir,
+            data_dir: config.storage.data_dir.clone(),
+            database_url: config.database_url(),
+            database_connections: config.database.max_connections,
+            demo_key: config.demo_key_enabled().then(|| config.auth.demo_key.clone()),
+            burst: (config.auth.burst_per_second, config.auth.burst_size),
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            enterprise_limits: (
+                config.enterprise.monthly_requests,
+                config.enterprise.max_file_kb,
+                config.enterprise.max_pdf_pages,
+            ),
+            workers,
+            queue: if config.server.queue == 0 { 4 * workers } else { config.server.queue },
+            timeout: Duration::from_secs(config.server.timeout_secs),
+            max_upload_bytes: config.server.max_upload_kb * 1024,
+            prepare_plans: config.server.prepare_plans,
+            refused_upload_linger: Duration::from_millis(config.server.refused_upload_linger_ms),
+            fetch_policy: FetchPolicy { allow_loopback: config.server.allow_loopback_urls, ..FetchPolicy::default() },
         }
     }
+}
+
+impl Default for Settings {
+    /// The built-in configuration's settings.
+    fn default() -> Self {
+        Self::from_config(&Config::defaults())
+    }
+}
+
+/// The loaded OCR engines by OCR.space engine number, shareable between
+/// application instances in one process.
+pub type Engines = Arc<BTreeMap<u8, Arc<OcrEngine>>>;
+
+/// Loads every engine whose models are installed in `models_dir`.
+pub fn load_engines(models_dir: &std::path::Path) -> Result<Engines, ApiError> {
+    let mut engines = BTreeMap::new();
+    for number in [1u8, 2] {
+        let set = model_set(number, models_dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if set.is_installed() {
+            let engine = OcrEngine::load(&set, Default::default())?;
+            tracing::info!(engine = number, models = %set.name, "engine loaded");
+            engines.insert(number, Arc::new(engine));
+        }
+    }
+    if engines.is_empty() {
+        return Err(ApiError::Internal(format!("no OCR models in {}: run scripts/fetch-models", models_dir.display())));
+    }
+    Ok(Arc::new(engines))
+}
+
+/// Connects to the database, applies migrations and syncs the
+/// configuration-owned rows (demo key, enterprise limits).
+pub async fn open_store(settings: &Settings) -> Result<Store, ApiError> {
+    let store = Store::connect(&settings.database_url, settings.database_connections).await?;
+    match &settings.demo_key {
+        Some(key) => store.sync_demo_key(key, true).await?,
+        None => store.sync_demo_key("", false).await?,
+    }
+    let (monthly, file_kb, pages) = settings.enterprise_limits;
+    store.set_tier_limits("enterprise", monthly, file_kb, pages).await?;
+    Ok(store)
 }
 
 /// A built, not yet running, server.
@@ -76,27 +157,27 @@ pub struct Application {
 }
 
 impl Application {
-    /// Loads every installed engine, binds the listener and builds the server.
-    pub fn build(settings: &Settings) -> Result<Self, ApiError> {
-        let mut engines = BTreeMap::new();
-        for number in [1u8, 2] {
-            let set = model_set(number, &settings.models_dir).map_err(|e| ApiError::Internal(e.to_string()))?;
-            if set.is_installed() {
-                let engine = OcrEngine::load(&set, Default::default())?;
-                tracing::info!(engine = number, models = %set.name, "engine loaded");
-                engines.insert(number, Arc::new(engine));
-            }
-        }
-        if engines.is_empty() {
-            return Err(ApiError::Internal(format!(
-                "no OCR models in {}: run scripts/fetch-models",
-                settings.models_dir.display()
-            )));
-        }
+    /// Loads the engines, opens the database, binds the listener and builds the server.
+    pub async fn build(settings: &Settings) -> Result<Self, ApiError> {
+        let engines = load_engines(&settings.models_dir)?;
+        Self::build_with_engines(settings, engines).await
+    }
+
+    /// As [`Application::build`] with engines already loaded (several
+    /// instances in one process share them).
+    pub async fn build_with_engines(settings: &Settings, engines: Engines) -> Result<Self, ApiError> {
+        let store = open_store(settings).await?;
+        tracing::info!(backend = ?store.backend(), demo_key = settings.demo_key.is_some(), "database ready");
         let state = AppState {
-            engines: Arc::new(engines),
+            engines,
             pool: OcrPool::new(settings.workers, settings.queue, settings.timeout),
-            max_upload_bytes: settings.max_upload_bytes,
+            gate: Gatekeeper::new(
+                store,
+                settings.burst.0,
+                settings.burst.1,
+                settings.trusted_proxies.clone(),
+                settings.max_upload_bytes,
+            ),
             plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
             fetch_policy: settings.fetch_policy,
         };
@@ -114,6 +195,7 @@ impl Application {
                 .route("/ready", web::get().to(ready))
                 .default_service(web::to(dispatch))
         })
+        .client_disconnect_timeout(settings.refused_upload_linger)
         .listen(listener)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .run();
@@ -153,6 +235,11 @@ async fn health() -> HttpResponse {
 
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let engines: Vec<u8> = state.engines.keys().copied().collect();
+    if let Err(e) = state.gate.store().ping().await {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        return HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "database unreachable", "engines": engines }));
+    }
     if state.is_ready() {
         HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "engines": engines }))
     } else {
@@ -171,7 +258,7 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
             parse::parse(req, payload, state).await
         }
         ("/parse/image" | "/parse/imageurl", _) => HttpResponse::MethodNotAllowed()
-            .json(ApiError::Internal(format!("method {method} is not allowed on {}", req.path())).body(0)),
+            .json(ApiError::BadRequest(format!("method {method} is not allowed on {}", req.path())).body(0)),
         _ => HttpResponse::NotFound().json(crate::ocrspace::response::OcrSpaceResponse::error(
             4,
             vec![format!("No such endpoint: {}", req.path())],

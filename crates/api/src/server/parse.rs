@@ -3,30 +3,43 @@
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use ocr_engine::decode::ImageKind;
+use ocr_engine::decode::{count_pages, ImageKind};
 use ocr_engine::{RecognizeOptions, Script};
 
+use super::auth::key_from_head;
 use super::error::ApiError;
 use super::fetch::fetch;
-use super::input::{decode_base64_image, read_request};
+use super::input::{decode_base64_image, read_request, SharedPayload};
 use super::state::AppState;
 use crate::ocrspace::params::{FileType, OcrParams};
 use crate::ocrspace::render::{parsed_result, EngineStyle};
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
+use crate::store::unix_now;
 
 /// Message sent in `SearchablePDFURL` when a PDF was requested but this
 /// server cannot produce one yet (never a fake link).
 pub const PDF_UNAVAILABLE: &str = "Searchable PDF not generated: this server does not create searchable PDFs yet.";
 
-/// Handles both OCR endpoints; errors come back in the OCR.space envelope.
+/// Handles both OCR endpoints; errors come back in the OCR.space envelope
+/// (or, for access refusals, as a 403 JSON string).
 pub async fn parse(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
+    let payload = SharedPayload::new(payload);
+    let held = payload.clone();
     match handle(&req, payload, &state).await {
         Ok(body) => HttpResponse::Ok().json(body.with_time(started)),
         Err(e) => {
             tracing::info!(error = %e, exit_code = e.exit_code(), "OCR request refused");
-            let status = actix_web::ResponseError::status_code(&e);
-            HttpResponse::build(status).json(e.body(started.elapsed().as_millis()))
+            // The body may be unread (a refused or oversized upload): hold it
+            // until the response is out, so the connection is closed instead of
+            // the rest of the upload being read and thrown away.
+            actix_web::rt::spawn(async move {
+                actix_web::rt::time::sleep(std::time::Duration::from_secs(10)).await;
+                drop(held);
+            });
+            let mut response = e.response(started.elapsed().as_millis());
+            response.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+            response
         }
     }
 }
@@ -42,27 +55,67 @@ impl WithTime for OcrSpaceResponse {
     }
 }
 
-async fn handle(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<OcrSpaceResponse, ApiError> {
-    let raw = read_request(req, payload, state.max_upload_bytes).await?;
+/// Authenticates (header/query key first, else the form field as soon as
+/// it arrives), reads the request within the caller's limits, admits it,
+/// then runs the OCR on the worker pool and records the work done.
+async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> Result<OcrSpaceResponse, ApiError> {
+    let gate = &state.gate;
+    let mut caller = match key_from_head(req) {
+        Some(secret) => Some(gate.authenticate(&secret).await?),
+        None => None,
+    };
+    let limit = caller.as_ref().map_or(gate.hard_cap_bytes(), |c| gate.file_limit(c));
+    let raw = read_request(req, payload, limit, async |secret: &str| {
+        if let Some(known) = &caller {
+            return Ok(gate.file_limit(known));
+        }
+        let found = gate.authenticate(secret).await?;
+        let limit = gate.file_limit(&found);
+        caller = Some(found);
+        Ok(limit)
+    })
+    .await?;
     let params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let caller = match (caller, &params.api_key) {
+        (Some(caller), _) => caller,
+        (None, Some(secret)) => gate.authenticate(secret).await?,
+        (None, None) => return Err(ApiError::MissingKey),
+    };
+    let now = unix_now();
+    gate.admit(&caller, gate.client_ip(req), now).await?;
+    let limit = gate.file_limit(&caller);
     // Input precedence (documented): file, then base64Image, then url.
     let bytes = if let Some(file) = raw.file {
         file
     } else if let Some(b64) = &params.base64_image {
         decode_base64_image(b64)?
     } else if let Some(url) = &params.url {
-        fetch(url, state.fetch_policy, state.max_upload_bytes).await?
+        fetch(url, state.fetch_policy, limit).await?
     } else {
         return Err(ApiError::NoInput);
     };
-    if bytes.len() as u64 > state.max_upload_bytes {
-        return Err(ApiError::FileTooLarge { limit_kb: state.max_upload_bytes / 1024 });
+    if bytes.len() as u64 > limit {
+        return Err(ApiError::FileTooLarge { limit_kb: limit / 1024 });
     }
     check_type(&bytes, params.file_type)?;
+    let pages = count_pages(&bytes)?;
+    if pages as i64 > caller.tier.max_pdf_pages {
+        return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
+    }
     let engine = state.engine(params.engine).ok_or(ApiError::EngineUnavailable(params.engine))?;
     let script = language_script(&params.language, params.engine)?;
-    let options = RecognizeOptions { script, classify_lines: params.detect_orientation, ..Default::default() };
+    let options = RecognizeOptions {
+        script,
+        classify_lines: params.detect_orientation,
+        upscale: params.scale,
+        ..Default::default()
+    };
+    let input_bytes = bytes.len() as i64;
     let pages = state.pool.run(move || engine.recognize_bytes(&bytes, &options).map_err(ApiError::from)).await?;
+    if let Err(e) = gate.store().record_work(&caller.key.id, pages.len() as i64, input_bytes, now).await {
+        // The request was admitted and answered; a failed statistic must not lose the result.
+        tracing::error!(error = %e, key = %caller.key.id, "recording usage failed");
+    }
     let style = EngineStyle::of(params.engine);
     let overlay = params.overlay || params.create_searchable_pdf;
     Ok(OcrSpaceResponse {

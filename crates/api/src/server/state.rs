@@ -15,8 +15,8 @@ pub struct AppState {
     pub engines: Arc<BTreeMap<u8, Arc<OcrEngine>>>,
     /// The OCR worker pool.
     pub pool: OcrPool,
-    /// Largest accepted upload in bytes.
-    pub max_upload_bytes: u64,
+    /// Keys, tiers and limits.
+    pub gate: super::auth::Gatekeeper,
     /// How `url` inputs are fetched.
     pub fetch_policy: super::fetch::FetchPolicy,
     /// Set once every engine's optimised plans have been built.

@@ -1,0 +1,158 @@
+//! Who is asking, and may they: API key -> tier, then the burst limit
+//! (in-process), the per-IP daily limit and the monthly quota (both counted
+//! atomically in the database, shared by every instance). All of it runs
+//! before any OCR work.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::error::ApiError;
+use crate::store::{civil_date, ApiKey, CountOutcome, Store, Tier};
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key (never its secret).
+    pub key: ApiKey,
+    /// Its tier.
+    pub tier: Tier,
+}
+
+/// Authentication and admission control.
+#[derive(Clone)]
+pub struct Gatekeeper {
+    store: Store,
+    burst: Arc<DefaultKeyedRateLimiter<String>>,
+    burst_per_second: u32,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+    hard_cap_bytes: u64,
+}
+
+impl Gatekeeper {
+    /// A gatekeeper over `store`; `burst_per_second`/`burst_size` bound each
+    /// key's request rate in this process; `hard_cap_bytes` caps every tier's file limit.
+    pub fn new(
+        store: Store,
+        burst_per_second: u32,
+        burst_size: u32,
+        trusted_proxies: Vec<IpAddr>,
+        hard_cap_bytes: u64,
+    ) -> Self {
+        let per_second = NonZeroU32::new(burst_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let size = NonZeroU32::new(burst_size.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            store,
+            burst: Arc::new(RateLimiter::keyed(Quota::per_second(per_second).allow_burst(size))),
+            burst_per_second: per_second.get(),
+            trusted_proxies: Arc::new(trusted_proxies),
+            hard_cap_bytes,
+        }
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Largest upload any request may send before its key is known.
+    pub fn hard_cap_bytes(&self) -> u64 {
+        self.hard_cap_bytes
+    }
+
+    /// The upload limit for a caller: its tier's, within the hard cap.
+    pub fn file_limit(&self, caller: &Caller) -> u64 {
+        caller.tier.max_file_bytes().min(self.hard_cap_bytes)
+    }
+
+    /// Looks up a key secret: unknown and revoked keys are refused (403).
+    pub async fn authenticate(&self, secret: &str) -> Result<Caller, ApiError> {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Err(ApiError::MissingKey);
+        }
+        match self.store.find_key(secret).await.map_err(ApiError::Store)? {
+            None => Err(ApiError::InvalidKey),
+            Some((key, _)) if key.is_revoked() => Err(ApiError::RevokedKey),
+            Some((key, tier)) => Ok(Caller { key, tier }),
+        }
+    }
+
+    /// Admits one request: burst limit, per-IP daily limit, monthly quota.
+    pub async fn admit(&self, caller: &Caller, client_ip: IpAddr, now: i64) -> Result<(), ApiError> {
+        if self.burst.check_key(&caller.key.id).is_err() {
+            return Err(ApiError::RateLimited { max: u64::from(self.burst_per_second), seconds: 1 });
+        }
+        let tier = &caller.tier;
+        if tier.ip_daily_requests > 0 {
+            let counted = self
+                .store
+                .count_ip_request(&client_ip.to_string(), tier.ip_daily_requests, now)
+                .await
+                .map_err(ApiError::Store)?;
+            if counted == CountOutcome::LimitReached {
+                return Err(ApiError::RateLimited { max: tier.ip_daily_requests as u64, seconds: 86_400 });
+            }
+        }
+        let counted = self
+            .store
+            .count_monthly_request(&caller.key.id, tier.monthly_requests, now)
+            .await
+            .map_err(ApiError::Store)?;
+        if counted == CountOutcome::LimitReached {
+            return Err(ApiError::MonthlyQuota { max: tier.monthly_requests, resets: next_month(now) });
+        }
+        Ok(())
+    }
+
+    /// The client's address: the socket peer, or, when the peer is a trusted
+    /// proxy, the nearest untrusted address in `X-Forwarded-For`.
+    pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
+        let peer = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        forwarded.into_iter().rev().find(|ip| !self.trusted_proxies.contains(ip)).unwrap_or(peer)
+    }
+}
+
+/// The first day of the month after `now`, `YYYY-MM-01` (UTC).
+fn next_month(now: i64) -> String {
+    let (year, month, _) = civil_date(now);
+    let (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    format!("{year:04}-{month:02}-01")
+}
+
+/// The API key a request carries in its `apikey` header or query parameter
+/// (form fields are read with the body).
+pub fn key_from_head(req: &HttpRequest) -> Option<String> {
+    if let Some(value) = req.headers().get("apikey").and_then(|v| v.to_str().ok()) {
+        return Some(value.trim().to_string());
+    }
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .ok()?
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("apikey"))
+        .map(|(_, value)| value.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_reset_on_the_first_of_next_month() {
+        assert_eq!(next_month(1_795_000_000), "2026-12-01");
+        assert_eq!(next_month(1_798_700_000), "2027-01-01");
+    }
+}
