@@ -105,7 +105,7 @@ pub(crate) struct VisibleMap {
     extra: HashMap<char, u8>,
     extra_chars: Vec<(u8, char)>,
     /// Every code written, for the `ToUnicode` map.
-    used: [Option<char>; 256],
+    used: Vec<Option<char>>,
 }
 
 /// Codes WinAnsiEncoding leaves undefined below 0x20, given to characters it
@@ -115,7 +115,7 @@ const SPARE_CODES: [u8; 28] =
 
 impl Default for VisibleMap {
     fn default() -> Self {
-        Self { extra: HashMap::new(), extra_chars: Vec::new(), used: [None; 256] }
+        Self { extra: HashMap::new(), extra_chars: Vec::new(), used: vec![None; 256] }
     }
 }
 

@@ -88,7 +88,7 @@ fn add_page(
     let image_id = doc.add_object(Stream::new(dict, data));
 
     let mut content = String::with_capacity(64 + 96 * page.lines.len() * 8);
-    let _ = write!(content, "q {} 0 0 {} 0 0 cm /Im0 Do Q\n", num(w_pt), num(h_pt));
+    let _ = writeln!(content, "q {} 0 0 {} 0 0 cm /Im0 Do Q", num(w_pt), num(h_pt));
     let mut text = String::new();
     for line in &page.lines {
         write_line(&mut text, line, &geo, h_pt, number, glyphs)?;
