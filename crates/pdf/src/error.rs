@@ -63,6 +63,13 @@ pub enum PdfError {
         /// The limit on width × height.
         max: u64,
     },
+    /// A compressed stream of the PDF inflates to more than the reader allows
+    /// (a decompression bomb, or an absurdly large page).
+    #[error("a compressed stream inflates to more than {limit} bytes")]
+    DecompressionLimit {
+        /// The limit that was hit, in bytes.
+        limit: u64,
+    },
     /// Interpreting or rendering a page failed (the renderer gave up or panicked).
     #[error("page {page} could not be rendered: {reason}")]
     Render {

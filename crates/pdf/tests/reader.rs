@@ -264,3 +264,27 @@ fn password_protected_pdf_is_refused_and_empty_password_is_read() {
     assert_eq!(page_count(&open).unwrap(), 1);
     assert_eq!(read_pages(&open, &limits()).unwrap()[0].kind(), "raster");
 }
+
+#[test]
+fn decompression_bomb_is_refused_before_interpreting() {
+    // 24 MiB of spaces in a content stream, about 24 KiB compressed.
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let mut content = Stream::new(dictionary! {}, vec![b' '; 24 << 20]);
+    content.compress().unwrap();
+    let content_id = doc.add_object(content);
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 100.into(), 100.into()],
+        "Contents" => content_id,
+    });
+    doc.objects.insert(pages_id, dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }.into());
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut pdf = Vec::new();
+    doc.save_to(&mut pdf).unwrap();
+    assert!(pdf.len() < 1 << 20);
+    let lim = ReadLimits { max_pixels_per_page: 1000, ..ReadLimits::default() };
+    assert!(matches!(read_pages(&pdf, &lim), Err(PdfError::DecompressionLimit { .. })));
+    // With the default limits the same file is fine (an empty page).
+    assert_eq!(read_pages(&pdf, &limits()).unwrap()[0].kind(), "text");
+}

@@ -2,6 +2,7 @@
 //!
 //! The decision rules are described in the crate documentation.
 
+mod bounds;
 mod raster;
 mod scan;
 mod words;
@@ -105,6 +106,8 @@ pub fn read_pages(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<InputPage>, P
     if count > limits.max_pages {
         return Err(PdfError::TooManyPages { pages: count, max: limits.max_pages });
     }
+    let per_stream = limits.max_pixels_per_page.saturating_mul(4).saturating_add(16 << 20);
+    guard("checking stream sizes", || bounds::check_flate_streams(&pdf, per_stream))??;
     let settings = InterpreterSettings::default();
     let mut out = Vec::with_capacity(count);
     for (index, page) in pdf.pages().iter().enumerate() {
@@ -171,9 +174,7 @@ fn read_page(
     if scan.glyphs.is_empty() && scan.image_count == 0 && scan.paths == 0 {
         return Ok(InputPage::Text { width_pt, height_pt, lines: Vec::new() });
     }
-    for img in &scan.images {
-        check_pixels(number, u64::from(img.width), u64::from(img.height), limits)?;
-    }
+    check_pixels(number, scan.largest_image.0, scan.largest_image.1, limits)?;
     if visible.is_empty() && scan.paths == 0 && scan.image_count == 1 {
         let img = scan.images[0];
         if img.plain {

@@ -43,6 +43,8 @@ pub(crate) struct PageScan {
     pub(crate) dropped_glyphs: usize,
     pub(crate) images: Vec<DrawnImage>,
     pub(crate) image_count: usize,
+    /// Pixel size of the largest image drawn (by the image dictionary or a JPEG header).
+    pub(crate) largest_image: (u64, u64),
     /// Fills and strokes of paths (clip paths are not counted).
     pub(crate) paths: usize,
 }
@@ -88,6 +90,21 @@ impl<'a> Device<'a> for PageScan {
 
     fn draw_image(&mut self, image: Image<'a, '_>, props: ImageDrawProps<'a>) {
         self.image_count += 1;
+        let mut dims = [(u64::from(image.width()), u64::from(image.height()))].to_vec();
+        if let Image::Raster(raster) = &image {
+            // A JPEG's own header decides what its decoder allocates.
+            let stream = raster.stream();
+            if stream.filters().contains(&hayro::hayro_interpret::hayro_syntax::Filter::DctDecode) {
+                if let Ok(info) = crate::image::jpeg_info(&stream.raw_data()) {
+                    dims.push((u64::from(info.width), u64::from(info.height)));
+                }
+            }
+        }
+        for d in dims {
+            if d.0.saturating_mul(d.1) > self.largest_image.0.saturating_mul(self.largest_image.1) {
+                self.largest_image = d;
+            }
+        }
         if self.images.len() >= 16 {
             return;
         }
