@@ -49,8 +49,19 @@
 //!    [`ReadLimits::dpi`] to RGB pixels on white. A page with no content at
 //!    all gives an empty [`InputPage::Text`].
 //!
-//! Input is bounded by [`ReadLimits`]; encrypted files that need a password,
-//! damaged files and oversized pages give a [`PdfError`], never a panic.
+//! Input is bounded by [`ReadLimits`]. Before any page is interpreted the
+//! page count is checked, and every Flate stream is inflated once into a
+//! scratch buffer to refuse decompression bombs; images are checked against
+//! the pixel limit (by their dictionary and, for JPEGs, their own header)
+//! before they are decoded or a page is rendered. Files encrypted with an
+//! empty user password are read; ones that need a password, damaged files and
+//! oversized pages give a [`PdfError`]. Third-party parsing and rendering run
+//! under `catch_unwind`, so malformed input gives an error, never a panic
+//! (the panic message still reaches the process's panic hook).
+//!
+//! Known limits: text is extracted in content-stream order (no column
+//! detection), glyph boxes assume an ascent/descent of 0.8/−0.2 em, and
+//! LZW-compressed streams are not checked for decompression bombs.
 #![forbid(unsafe_code)]
 
 mod error;
