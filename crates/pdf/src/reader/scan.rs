@@ -1,0 +1,208 @@
+//! A [`Device`] that records what a page draws, without rendering anything.
+
+use hayro::hayro_interpret::font::{Glyph, GlyphRun};
+use hayro::hayro_interpret::hayro_syntax::object::Stream;
+use hayro::hayro_interpret::{BlendMode, ClipPath, Device, DrawMode, DrawProps, Image, ImageDrawProps, SoftMask};
+use hayro::kurbo::{Affine, BezPath, Point, Rect};
+
+/// At most this many glyphs are kept per page (forms drawn in loops could
+/// otherwise make the list unbounded); the rest are counted only.
+const MAX_GLYPHS: usize = 500_000;
+
+/// One glyph as drawn, in page points with a top-left origin.
+#[derive(Debug, Clone)]
+pub(crate) struct GlyphBox {
+    /// Its Unicode text, `None` when the font gives no mapping.
+    pub(crate) text: Option<String>,
+    /// Bounding box of the glyph cell (advance × [descent, ascent]).
+    pub(crate) bbox: Rect,
+    /// The glyph origin (on the baseline).
+    pub(crate) origin: Point,
+    /// Em size in points.
+    pub(crate) size: f64,
+    /// Drawn with a visible render mode (not `3 Tr`).
+    pub(crate) visible: bool,
+}
+
+/// One image as drawn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DrawnImage {
+    /// Maps image pixel space (top-left origin) to page points (top-left origin).
+    pub(crate) transform: Affine,
+    /// Pixel size from the image dictionary.
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    /// A plain raster image without soft mask (not a stencil mask).
+    pub(crate) plain: bool,
+}
+
+/// What one page draws.
+#[derive(Default)]
+pub(crate) struct PageScan {
+    pub(crate) glyphs: Vec<GlyphBox>,
+    pub(crate) dropped_glyphs: usize,
+    pub(crate) images: Vec<DrawnImage>,
+    pub(crate) image_count: usize,
+    /// Pixel size of the largest image drawn (by the image dictionary or a JPEG header).
+    pub(crate) largest_image: (u64, u64),
+    /// Fills and strokes of paths (clip paths are not counted).
+    pub(crate) paths: usize,
+}
+
+impl<'a> Device<'a> for PageScan {
+    fn draw_path(&mut self, _: &BezPath, _: DrawProps<'a>, _: &DrawMode) {
+        self.paths += 1;
+    }
+
+    fn push_clip_path(&mut self, _: &ClipPath) {}
+
+    fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {}
+
+    fn draw_glyph_run(&mut self, run: &GlyphRun<'_, 'a>, props: DrawProps<'a>, mode: &DrawMode) {
+        let visible = !matches!(mode, DrawMode::Invisible);
+        for glyph in run.glyphs() {
+            if self.glyphs.len() >= MAX_GLYPHS {
+                self.dropped_glyphs += 1;
+                continue;
+            }
+            let m = props.transform * glyph.transform();
+            let advance = match &**glyph {
+                Glyph::Outline(g) => g.advance_width(),
+                Glyph::Type3(g) => g.advance_width(),
+            }
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .unwrap_or(500.0);
+            let corners = [(0.0, -200.0), (f64::from(advance), -200.0), (0.0, 800.0), (f64::from(advance), 800.0)]
+                .map(|(x, y)| m * Point::new(x, y));
+            let bbox = corners.iter().skip(1).fold(Rect::from_points(corners[0], corners[0]), |r, &p| r.union_pt(p));
+            let origin = m * Point::ORIGIN;
+            let size = (m * Point::new(0.0, 1000.0) - origin).hypot();
+            if !(bbox.is_finite() && size.is_finite()) {
+                continue;
+            }
+            let text = glyph.as_unicode().map(|u| match u {
+                hayro::hayro_interpret::hayro_cmap::BfString::Char(c) => c.to_string(),
+                hayro::hayro_interpret::hayro_cmap::BfString::String(s) => s,
+            });
+            self.glyphs.push(GlyphBox { text, bbox, origin, size, visible });
+        }
+    }
+
+    fn draw_image(&mut self, image: Image<'a, '_>, props: ImageDrawProps<'a>) {
+        self.image_count += 1;
+        let mut dims = [(u64::from(image.width()), u64::from(image.height()))].to_vec();
+        if let Image::Raster(raster) = &image {
+            // A JPEG's own header decides what its decoder allocates.
+            let stream = raster.stream();
+            if stream.filters().contains(&hayro::hayro_interpret::hayro_syntax::Filter::DctDecode) {
+                if let Ok(info) = crate::image::jpeg_info(&stream.raw_data()) {
+                    dims.push((u64::from(info.width), u64::from(info.height)));
+                }
+            }
+        }
+        for d in dims {
+            if d.0.saturating_mul(d.1) > self.largest_image.0.saturating_mul(self.largest_image.1) {
+                self.largest_image = d;
+            }
+        }
+        if self.images.len() >= 16 {
+            return;
+        }
+        let plain = matches!(image, Image::Raster(_)) && props.soft_mask.is_none();
+        self.images.push(DrawnImage {
+            transform: props.transform,
+            width: image.width(),
+            height: image.height(),
+            plain,
+        });
+    }
+
+    fn pop_clip(&mut self) {}
+
+    fn pop_transparency_group(&mut self) {}
+}
+
+/// The raw stream of the first raster image a page draws.
+#[derive(Default)]
+pub(crate) struct FirstImage {
+    pub(crate) found: Option<Grabbed>,
+}
+
+/// What [`FirstImage`] takes from the image.
+pub(crate) enum Grabbed {
+    /// The encoded bytes of a JPEG that can be passed through.
+    Jpeg(Vec<u8>),
+    /// Decoded pixels: (width, height, channels 1 or 3, bytes).
+    Pixels(u32, u32, u8, Vec<u8>),
+    /// Decoding failed.
+    Failed,
+}
+
+impl<'a> Device<'a> for FirstImage {
+    fn draw_path(&mut self, _: &BezPath, _: DrawProps<'a>, _: &DrawMode) {}
+    fn push_clip_path(&mut self, _: &ClipPath) {}
+    fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {}
+    fn draw_glyph_run(&mut self, _: &GlyphRun<'_, 'a>, _: DrawProps<'a>, _: &DrawMode) {}
+    fn pop_clip(&mut self) {}
+    fn pop_transparency_group(&mut self) {}
+
+    fn draw_image(&mut self, image: Image<'a, '_>, _: ImageDrawProps<'a>) {
+        let Image::Raster(raster) = image else { return };
+        if self.found.is_some() {
+            return;
+        }
+        if let Some(jpeg) = passthrough_jpeg(raster.stream()) {
+            self.found = Some(Grabbed::Jpeg(jpeg));
+            return;
+        }
+        let mut grabbed = Grabbed::Failed;
+        raster.with_rgba(
+            |data, _alpha| {
+                use hayro::hayro_interpret::ImageData;
+                grabbed = match data {
+                    ImageData::Rgb(d) => Grabbed::Pixels(d.width, d.height, 3, d.data),
+                    ImageData::Luma(d) => Grabbed::Pixels(d.width, d.height, 1, d.data),
+                };
+            },
+            None,
+        );
+        self.found = Some(grabbed);
+    }
+}
+
+/// The JPEG bytes of an image stream that can be used as they are: only the
+/// `DCTDecode` filter, gray or RGB (device or ICC-based), no `/Decode`, no mask.
+pub(crate) fn passthrough_jpeg(stream: &Stream<'_>) -> Option<Vec<u8>> {
+    use hayro::hayro_interpret::hayro_syntax::object::{dict::keys, Object};
+    use hayro::hayro_interpret::hayro_syntax::Filter;
+    let dict = stream.dict();
+    if stream.filters().as_slice() != [Filter::DctDecode] {
+        return None;
+    }
+    for key in [keys::DECODE, keys::SMASK, keys::MASK] {
+        if dict.contains_key(key) {
+            return None;
+        }
+    }
+    let space_ok = match dict.get::<Object<'_>>(keys::COLORSPACE) {
+        Some(Object::Name(n)) => n.as_ref() == b"DeviceGray" || n.as_ref() == b"DeviceRGB",
+        Some(Object::Array(a)) => {
+            let mut it = a.iter::<Object<'_>>();
+            let is_icc = matches!(it.next(), Some(Object::Name(ref n)) if n.as_ref() == b"ICCBased");
+            let n = it.next().and_then(|o| match o {
+                Object::Stream(s) => s.dict().get::<i64>(keys::N),
+                _ => None,
+            });
+            is_icc && matches!(n, Some(1 | 3))
+        }
+        _ => false,
+    };
+    if !space_ok {
+        return None;
+    }
+    let bytes = stream.raw_data().into_owned();
+    let info = crate::image::jpeg_info(&bytes).ok()?;
+    let same_size = dict.get::<i64>(keys::WIDTH) == Some(i64::from(info.width))
+        && dict.get::<i64>(keys::HEIGHT) == Some(i64::from(info.height));
+    (same_size && matches!(info.components, 1 | 3)).then_some(bytes)
+}
