@@ -113,6 +113,17 @@ pub fn count_pages(bytes: &[u8]) -> Result<usize> {
     }
 }
 
+/// Whether decoding turns or flips the stored pixels (an EXIF orientation
+/// other than "as stored"), i.e. whether the decoded page differs in
+/// geometry from the file's own pixel grid.
+pub fn is_reoriented(bytes: &[u8]) -> bool {
+    let Some(kind) = ImageKind::sniff(bytes) else { return false };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.image_format());
+    reader.no_limits();
+    let Ok(mut decoder) = reader.into_decoder() else { return false };
+    decoder.orientation().is_ok_and(|o| o != image::metadata::Orientation::NoTransforms)
+}
+
 /// Walks a GIF's block structure and counts its image descriptors.
 fn count_gif_frames(bytes: &[u8]) -> Result<usize> {
     let truncated = || EngineError::Decode("truncated GIF".into());

@@ -136,6 +136,17 @@ pub fn write_bgr_normalised(image: &RgbImage, tensor: &mut [f32], tensor_w: usiz
     }
 }
 
+/// `page` turned clockwise by `degrees` (0, 90, 180 or 270; anything else
+/// is taken modulo 360 and rounded down to a quarter turn).
+pub fn rotate_clockwise(page: &RgbImage, degrees: u16) -> RgbImage {
+    match (degrees % 360) / 90 {
+        1 => image::imageops::rotate90(page),
+        2 => image::imageops::rotate180(page),
+        3 => image::imageops::rotate270(page),
+        _ => page.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

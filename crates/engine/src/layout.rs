@@ -80,12 +80,27 @@ pub fn words_from_reading(crop: &LineCrop, reading: &RecognizedText, params: &La
         if i == 0 {
             x0 = x0.min(first.x0);
         }
+        (x0, x1) = trim_to_ink(&blank, x0, x1, centre(first), centre(last));
         let quad = crop.page_quad(x0, x1.max(x0 + 1.0)).scaled(scale, scale);
         let text: String = group.iter().map(|c| c.text.as_str()).collect();
         let confidence = group.iter().map(|c| c.confidence).sum::<f32>() / group.len() as f32;
         words.push(Word { text, confidence, bbox: BoundingBox::from_quad(&quad), quad });
     }
     words
+}
+
+/// Narrows a word's span `x0..x1` to its ink: ink-free columns at either
+/// end are dropped (never past the first and last characters' centres), so
+/// neighbouring words' boxes keep the real gap between them.
+fn trim_to_ink(blank: &[bool], mut x0: f32, mut x1: f32, first_centre: f32, last_centre: f32) -> (f32, f32) {
+    let is_blank = |x: f32| x >= 0.0 && blank.get(x as usize).copied().unwrap_or(false);
+    while x0 + 1.0 <= first_centre && is_blank(x0) {
+        x0 += 1.0;
+    }
+    while x1 - 1.0 >= last_centre && is_blank(x1 - 1.0) {
+        x1 -= 1.0;
+    }
+    (x0, x1)
 }
 
 /// Groups characters into words: split at spaces and at wide blank gaps
@@ -253,6 +268,15 @@ mod tests {
 
     fn ch(text: &str, step: usize) -> RecognizedChar {
         RecognizedChar { text: text.into(), confidence: 0.9, x0: step as f32 * 8.0, x1: step as f32 * 8.0 + 8.0 }
+    }
+
+    #[test]
+    fn word_spans_shrink_to_their_ink() {
+        // Ink in columns 3..=7; the span 0..12 shrinks to 3..8.
+        let blank: Vec<bool> = (0..12).map(|x| !(3..=7).contains(&x)).collect();
+        assert_eq!(trim_to_ink(&blank, 0.0, 12.0, 4.0, 6.0), (3.0, 8.0));
+        // Without ink information nothing changes.
+        assert_eq!(trim_to_ink(&[], 0.0, 12.0, 4.0, 6.0), (0.0, 12.0));
     }
 
     #[test]

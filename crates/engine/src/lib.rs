@@ -43,4 +43,7 @@ pub use engine::{
     is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, UPSCALE_TARGET_SIDE,
 };
 pub use error::{EngineError, Result};
+/// The page image type the engine reads (RGB, 8 bits per channel), and its pixel.
+pub use image::{Rgb, RgbImage};
+pub use imageops::rotate_clockwise;
 pub use result::{Block, BoundingBox, Line, PageResult, Word};

@@ -27,6 +27,18 @@ impl BoundingBox {
         Self { left: min.x, top: min.y, width: max.x - min.x, height: max.y - min.y }
     }
 
+    /// The box's corners as a quadrilateral (top-left, top-right,
+    /// bottom-right, bottom-left).
+    pub fn quad(&self) -> Quad {
+        let p = |x, y| crate::geometry::Point { x, y };
+        Quad([
+            p(self.left, self.top),
+            p(self.right(), self.top),
+            p(self.right(), self.bottom()),
+            p(self.left, self.bottom()),
+        ])
+    }
+
     /// The smallest box containing all `boxes` (default box if empty).
     pub fn union<'a>(boxes: impl IntoIterator<Item = &'a BoundingBox>) -> Self {
         let mut it = boxes.into_iter();
