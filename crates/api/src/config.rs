@@ -147,6 +147,10 @@ pub struct EnterpriseConfig {
 pub struct PdfConfig {
     /// Lifetime of download links, seconds.
     pub link_lifetime_secs: u64,
+    /// Seconds between sweeps for expired PDFs.
+    pub sweep_interval_secs: u64,
+    /// Link-signing key; empty means one shared through the database.
+    pub link_secret: String,
 }
 
 impl Config {

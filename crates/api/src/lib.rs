@@ -10,5 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod engines;
 pub mod ocrspace;
+pub mod pdflinks;
 pub mod server;
 pub mod store;

@@ -294,14 +294,18 @@ fn every_option_is_honoured() {
         assert_eq!(text_of(&v), LINE_TEXT, "{fields:?}: {v}");
         assert_eq!(v["ParsedResults"][0]["TextOrientation"], "0", "{fields:?}");
     }
-    // A searchable PDF request gets the overlay and a clear sentence, never a fake link.
+    // A searchable PDF request gets the overlay and a link that serves a PDF.
     let (_, v) = post_file(
         "/parse/image",
         line_png(),
         &[("isCreateSearchablePdf", "true"), ("isSearchablePdfHideTextLayer", "true")],
     );
-    assert_eq!(v["SearchablePDFURL"], ocr_api::server::PDF_UNAVAILABLE);
     assert_eq!(v["ParsedResults"][0]["TextOverlay"]["HasOverlay"], true);
+    let link = v["SearchablePDFURL"].as_str().unwrap();
+    assert!(link.starts_with(&format!("{}/pdf/", server())) && link.ends_with(".pdf"), "{link}");
+    let pdf = client().get(link).send().unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().unwrap().starts_with(b"%PDF-"));
 }
 
 #[test]

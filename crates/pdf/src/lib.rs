@@ -73,6 +73,6 @@ mod writer;
 
 pub use error::PdfError;
 pub use image::{ImageData, PageImage, DEFAULT_DPI};
-pub use reader::{page_count, read_pages, InputPage, ReadLimits};
+pub use reader::{page_count, read_pages, render_page, InputPage, ReadLimits};
 pub use text::{TextLine, TextWord};
 pub use writer::{write_searchable_pdf, PdfPage, TextLayer};

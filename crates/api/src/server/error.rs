@@ -97,6 +97,9 @@ pub enum ApiError {
         /// The tier's limit.
         limit: i64,
     },
+    /// A PDF input could not be read, or the searchable PDF not written.
+    #[error("{0}")]
+    Pdf(#[from] ocr_pdf::PdfError),
     /// The database failed.
     #[error("Internal error: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -116,6 +119,7 @@ impl ApiError {
             | Self::UnknownFileType
             | Self::FileTooLarge { .. }
             | Self::PageLimit { .. }
+            | Self::Pdf(_)
             | Self::UrlFetch(_) => 3,
             _ => 4,
         }

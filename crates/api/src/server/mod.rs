@@ -1,6 +1,8 @@
 //! The HTTP server: an actix-web application speaking the OCR.space API.
 
 mod auth;
+mod document;
+mod downloads;
 mod error;
 mod fetch;
 mod input;
@@ -22,13 +24,15 @@ use ocr_engine::OcrEngine;
 pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
-pub use parse::{language_script, PDF_UNAVAILABLE};
+pub use parse::{language_script, PDF_NOT_IN_PLAN};
 pub use pool::OcrPool;
 pub use state::AppState;
 
 use crate::config::Config;
 use crate::engines::model_set;
+use crate::pdflinks::{LocalDirStorage, PdfLinks};
 use crate::store::Store;
+use document::PageCounters;
 
 /// Server settings (built from [`Config`] by [`Settings::from_config`]).
 #[derive(Debug, Clone)]
@@ -67,6 +71,14 @@ pub struct Settings {
     /// How long a refused upload is still read (and discarded) before the
     /// connection is closed, so the client can read the error.
     pub refused_upload_linger: Duration,
+    /// Base URL for links in responses; `None`: the request's own.
+    pub public_base_url: Option<String>,
+    /// Lifetime of searchable-PDF links.
+    pub pdf_link_lifetime: Duration,
+    /// Time between sweeps for expired PDFs.
+    pub pdf_sweep_interval: Duration,
+    /// Link-signing key (empty: shared through the database).
+    pub pdf_link_secret: String,
 }
 
 /// Page sizes whose detector plans are built at start-up: A4 and US Letter
@@ -104,6 +116,10 @@ impl Settings {
             max_upload_bytes: config.server.max_upload_kb * 1024,
             prepare_plans: config.server.prepare_plans,
             refused_upload_linger: Duration::from_millis(config.server.refused_upload_linger_ms),
+            public_base_url: Some(config.server.public_base_url.trim().to_string()).filter(|u| !u.is_empty()),
+            pdf_link_lifetime: Duration::from_secs(config.pdf.link_lifetime_secs),
+            pdf_sweep_interval: Duration::from_secs(config.pdf.sweep_interval_secs.max(1)),
+            pdf_link_secret: config.pdf.link_secret.clone(),
             fetch_policy: FetchPolicy { allow_loopback: config.server.allow_loopback_urls, ..FetchPolicy::default() },
         }
     }
@@ -168,7 +184,21 @@ impl Application {
     pub async fn build_with_engines(settings: &Settings, engines: Engines) -> Result<Self, ApiError> {
         let store = open_store(settings).await?;
         tracing::info!(backend = ?store.backend(), demo_key = settings.demo_key.is_some(), "database ready");
+        let pdf_dir = settings.data_dir.join("pdf");
+        let storage = LocalDirStorage::new(pdf_dir.clone())
+            .map_err(|e| ApiError::Internal(format!("cannot create PDF storage in {}: {e}", pdf_dir.display())))?;
+        let links = PdfLinks::new(
+            store.clone(),
+            Arc::new(storage),
+            settings.pdf_link_lifetime,
+            settings.public_base_url.clone(),
+            &settings.pdf_link_secret,
+        )
+        .await?;
+        links.spawn_sweeper(settings.pdf_sweep_interval);
         let state = AppState {
+            links,
+            counters: Arc::new(PageCounters::default()),
             engines,
             pool: OcrPool::new(settings.workers, settings.queue, settings.timeout),
             gate: Gatekeeper::new(
@@ -193,6 +223,7 @@ impl Application {
                 .app_data(data.clone())
                 .route("/health", web::get().to(health))
                 .route("/ready", web::get().to(ready))
+                .route("/metrics", web::get().to(metrics))
                 .default_service(web::to(dispatch))
         })
         .client_disconnect_timeout(settings.refused_upload_linger)
@@ -229,6 +260,24 @@ fn spawn_plan_builder(state: &AppState) {
     });
 }
 
+/// Counters in the Prometheus text format.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use std::fmt::Write;
+    let mut body = String::new();
+    let counters = [
+        ("ocr_pages_total", "Pages read by OCR.", state.counters.ocr_pages.load(Ordering::Relaxed)),
+        (
+            "pdf_text_pages_total",
+            "Born-digital PDF pages returned from their own text, without OCR.",
+            state.counters.text_pages.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = write!(body, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
+}
+
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -257,6 +306,7 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
         ("/parse/image", "POST") | ("/parse/imageurl", "GET") | ("/parse/imageurl", "POST") => {
             parse::parse(req, payload, state).await
         }
+        (p, "GET" | "HEAD") if p.starts_with("/pdf/") => downloads::download(&req, &state).await,
         ("/parse/image" | "/parse/imageurl", _) => HttpResponse::MethodNotAllowed()
             .json(ApiError::BadRequest(format!("method {method} is not allowed on {}", req.path())).body(0)),
         _ => HttpResponse::NotFound().json(crate::ocrspace::response::OcrSpaceResponse::error(

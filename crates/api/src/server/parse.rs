@@ -5,8 +5,10 @@ use std::time::Instant;
 use actix_web::{web, HttpRequest, HttpResponse};
 use ocr_engine::decode::{count_pages, ImageKind};
 use ocr_engine::{RecognizeOptions, Script};
+use ocr_pdf::TextLayer;
 
 use super::auth::key_from_head;
+use super::document::DocumentJob;
 use super::error::ApiError;
 use super::fetch::fetch;
 use super::input::{decode_base64_image, read_request, SharedPayload};
@@ -16,9 +18,10 @@ use crate::ocrspace::render::{parsed_result, EngineStyle};
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
 use crate::store::unix_now;
 
-/// Message sent in `SearchablePDFURL` when a PDF was requested but this
-/// server cannot produce one yet (never a fake link).
-pub const PDF_UNAVAILABLE: &str = "Searchable PDF not generated: this server does not create searchable PDFs yet.";
+/// Message sent in `SearchablePDFURL` when a PDF was requested but the
+/// key's tier does not include searchable PDFs (never a fake link).
+pub const PDF_NOT_IN_PLAN: &str =
+    "Searchable PDF not generated: the plan of this API key does not include searchable PDFs.";
 
 /// Handles both OCR endpoints; errors come back in the OCR.space envelope
 /// (or, for access refusals, as a 403 JSON string).
@@ -97,8 +100,8 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     if bytes.len() as u64 > limit {
         return Err(ApiError::FileTooLarge { limit_kb: limit / 1024 });
     }
-    check_type(&bytes, params.file_type)?;
-    let pages = count_pages(&bytes)?;
+    let is_pdf = input_is_pdf(&bytes, params.file_type)?;
+    let pages = if is_pdf { ocr_pdf::page_count(&bytes)? } else { count_pages(&bytes)? };
     if pages as i64 > caller.tier.max_pdf_pages {
         return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
     }
@@ -110,34 +113,63 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         upscale: params.scale,
         ..Default::default()
     };
+    let layer = match (params.create_searchable_pdf, caller.tier.searchable_pdf) {
+        (true, true) => Some(if params.hide_text_layer { TextLayer::Hidden } else { TextLayer::Visible }),
+        _ => None,
+    };
     let input_bytes = bytes.len() as i64;
-    let pages = state.pool.run(move || engine.recognize_bytes(&bytes, &options).map_err(ApiError::from)).await?;
-    if let Err(e) = gate.store().record_work(&caller.key.id, pages.len() as i64, input_bytes, now).await {
+    let counters = state.counters.clone();
+    let max_pages = pages;
+    let document = state
+        .pool
+        .run(move || {
+            let job = DocumentJob { bytes: &bytes, is_pdf, engine: &engine, options: &options, max_pages, pdf: layer };
+            job.run(&counters)
+        })
+        .await?;
+    if let Err(e) = gate.store().record_work(&caller.key.id, document.pages.len() as i64, input_bytes, now).await {
         // The request was admitted and answered; a failed statistic must not lose the result.
         tracing::error!(error = %e, key = %caller.key.id, "recording usage failed");
     }
+    let searchable_pdf_url = match document.pdf {
+        Some(pdf) => {
+            let info = req.connection_info().clone();
+            let request_base = format!("{}://{}", info.scheme(), info.host());
+            state.links.publish(&caller.key.id, document.pages.len(), pdf, &request_base).await?
+        }
+        None if params.create_searchable_pdf => PDF_NOT_IN_PLAN.to_string(),
+        None => PDF_NOT_REQUESTED.to_string(),
+    };
     let style = EngineStyle::of(params.engine);
     let overlay = params.overlay || params.create_searchable_pdf;
     Ok(OcrSpaceResponse {
-        parsed_results: Some(pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect()),
+        parsed_results: Some(
+            document.pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect(),
+        ),
         ocr_exit_code: 1,
         is_errored_on_processing: false,
         error_message: None,
         error_details: None,
         processing_time_in_milliseconds: String::new(),
-        searchable_pdf_url: Some(if params.create_searchable_pdf { PDF_UNAVAILABLE } else { PDF_NOT_REQUESTED }.into()),
+        searchable_pdf_url: Some(searchable_pdf_url),
     })
 }
 
-/// Checks the sniffed type (magic bytes) against an optional `filetype`.
-fn check_type(bytes: &[u8], declared: Option<FileType>) -> Result<(), ApiError> {
-    if bytes.starts_with(b"%PDF") || declared == Some(FileType::Pdf) {
-        return Err(ApiError::Unsupported("PDF input is not available on this server yet.".into()));
+/// Whether the input is a PDF (its signature within the first KB, as
+/// readers allow leading junk); otherwise it must be an image format we
+/// read. `filetype` cannot turn an image into a PDF or unknown bytes into an image.
+fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiError> {
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Ok(true);
     }
-    if ImageKind::sniff(bytes).is_none() {
-        return Err(ApiError::UnknownFileType);
+    if ImageKind::sniff(bytes).is_some() {
+        return Ok(false);
     }
-    Ok(())
+    if declared == Some(FileType::Pdf) {
+        return Err(ApiError::Pdf(ocr_pdf::PdfError::Malformed("the file has no PDF header".into())));
+    }
+    Err(ApiError::UnknownFileType)
 }
 
 /// Which recogniser classes serve `language` on `engine`, or the

@@ -17,6 +17,10 @@ pub struct AppState {
     pub pool: OcrPool,
     /// Keys, tiers and limits.
     pub gate: super::auth::Gatekeeper,
+    /// Searchable-PDF links.
+    pub links: crate::pdflinks::PdfLinks,
+    /// Pages read per path.
+    pub counters: Arc<super::document::PageCounters>,
     /// How `url` inputs are fetched.
     pub fetch_policy: super::fetch::FetchPolicy,
     /// Set once every engine's optimised plans have been built.

@@ -3,6 +3,7 @@
 //! (sqlx's Any driver, `$n` placeholders, times as Unix seconds).
 
 mod keys;
+mod links;
 mod tiers;
 mod usage;
 
@@ -14,6 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
 pub use keys::{ApiKey, NewKey};
+pub use links::PdfLink;
 pub use tiers::Tier;
 pub use usage::{CountOutcome, UsageRow};
 
@@ -110,12 +112,14 @@ impl Store {
 
     fn migrator(&self) -> Migrator {
         let files: &[(i64, &str, &str)] = match self.backend {
-            Backend::Postgres => {
-                &[(1, "keys tiers usage", include_str!("../../../../migrations/postgres/0001_keys_tiers_usage.sql"))]
-            }
-            Backend::Sqlite => {
-                &[(1, "keys tiers usage", include_str!("../../../../migrations/sqlite/0001_keys_tiers_usage.sql"))]
-            }
+            Backend::Postgres => &[
+                (1, "keys tiers usage", include_str!("../../../../migrations/postgres/0001_keys_tiers_usage.sql")),
+                (2, "pdf links", include_str!("../../../../migrations/postgres/0002_pdf_links.sql")),
+            ],
+            Backend::Sqlite => &[
+                (1, "keys tiers usage", include_str!("../../../../migrations/sqlite/0001_keys_tiers_usage.sql")),
+                (2, "pdf links", include_str!("../../../../migrations/sqlite/0002_pdf_links.sql")),
+            ],
         };
         let migrations = files
             .iter()

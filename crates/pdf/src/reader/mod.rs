@@ -116,6 +116,25 @@ pub fn read_pages(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<InputPage>, P
     Ok(out)
 }
 
+/// Renders page `number` (1-based) to pixels at `limits.dpi`, whatever its
+/// kind, as an [`InputPage::Raster`]: the picture of a born-digital page, for
+/// a searchable PDF made from it.
+///
+/// # Errors
+/// As [`read_pages`]; [`PdfError::InvalidLimits`] for a page number out of range.
+pub fn render_page(bytes: &[u8], number: usize, limits: &ReadLimits) -> Result<InputPage, PdfError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(PdfError::TooLarge { bytes: bytes.len(), max: limits.max_bytes });
+    }
+    let pdf = open(bytes)?;
+    let pages = pdf.pages();
+    let page = number
+        .checked_sub(1)
+        .and_then(|i| pages.get(i))
+        .ok_or_else(|| PdfError::InvalidLimits(format!("page {number} is not in the document")))?;
+    raster::render_page(page, number, &InterpreterSettings::default(), limits)
+}
+
 /// Parses the document, mapping failures (and panics) to errors.
 fn open(bytes: &[u8]) -> Result<Pdf, PdfError> {
     let data = Arc::new(bytes.to_vec());

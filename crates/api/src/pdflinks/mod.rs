@@ -1,0 +1,134 @@
+//! Searchable PDFs behind expiring links: the file goes to [`PdfStorage`],
+//! its record to the database, and the client gets
+//! `<public base URL>/pdf/<token>.pdf`, where the token carries the file id
+//! and expiry under an HMAC signature. A sweeper deletes expired files.
+
+mod storage;
+mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use storage::{LocalDirStorage, PdfStorage};
+pub use token::{TokenError, TokenSigner};
+
+use crate::server::ApiError;
+use crate::store::{random_bytes, unix_now, PdfLink, Store};
+
+/// Name of the shared signing secret in the database.
+const SIGNING_SECRET: &str = "pdf-link-signing-key";
+
+/// Issues, checks and expires searchable-PDF links.
+#[derive(Clone)]
+pub struct PdfLinks {
+    signer: TokenSigner,
+    storage: Arc<dyn PdfStorage>,
+    store: Store,
+    lifetime: Duration,
+    public_base_url: Option<String>,
+}
+
+impl PdfLinks {
+    /// Links over `storage`, lasting `lifetime`, under `public_base_url`
+    /// (`None`: the base URL the request came in on). The signing key is
+    /// `secret` when configured, else one shared through the database.
+    pub async fn new(
+        store: Store,
+        storage: Arc<dyn PdfStorage>,
+        lifetime: Duration,
+        public_base_url: Option<String>,
+        secret: &str,
+    ) -> Result<Self, ApiError> {
+        let secret = if secret.is_empty() { store.shared_secret(SIGNING_SECRET).await? } else { secret.to_string() };
+        Ok(Self {
+            signer: TokenSigner::new(secret.as_bytes()),
+            storage,
+            store,
+            lifetime,
+            public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_string()).filter(|u| !u.is_empty()),
+        })
+    }
+
+    /// Stores `pdf` for `key_id` and returns its download URL; `request_base`
+    /// (scheme://host of the request) is used when no public base URL is set.
+    pub async fn publish(
+        &self,
+        key_id: &str,
+        pages: usize,
+        pdf: Vec<u8>,
+        request_base: &str,
+    ) -> Result<String, ApiError> {
+        let id: String = random_bytes::<16>()?.iter().map(|b| format!("{b:02x}")).collect();
+        let now = unix_now();
+        let link = PdfLink {
+            id: id.clone(),
+            key_id: key_id.to_string(),
+            bytes: pdf.len() as i64,
+            pages: pages as i64,
+            created_at: now,
+            expires_at: now + self.lifetime.as_secs().max(1) as i64,
+        };
+        let storage = self.storage.clone();
+        let file_id = id.clone();
+        actix_web::rt::task::spawn_blocking(move || storage.put(&file_id, &pdf))
+            .await
+            .map_err(|e| ApiError::Internal(format!("storing the PDF failed: {e}")))?
+            .map_err(|e| ApiError::Internal(format!("storing the PDF failed: {e}")))?;
+        self.store.insert_pdf_link(&link).await?;
+        let base = self.public_base_url.as_deref().unwrap_or(request_base);
+        Ok(format!("{base}/pdf/{}.pdf", self.signer.sign(&id, link.expires_at)))
+    }
+
+    /// The file behind a token: `Ok(Some)` while valid, `Ok(None)` when the
+    /// token is genuine and unexpired but the file is gone.
+    pub async fn open(&self, token: &str) -> Result<Option<Vec<u8>>, TokenError> {
+        let id = self.signer.verify(token, unix_now())?;
+        let storage = self.storage.clone();
+        match actix_web::rt::task::spawn_blocking(move || storage.get(&id)).await {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "reading a stored PDF failed");
+                Ok(None)
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Deletes every expired file and its record; returns how many.
+    pub async fn sweep(&self) -> Result<usize, ApiError> {
+        let mut removed = 0;
+        loop {
+            let expired = self.store.expired_pdf_links(unix_now(), 500).await?;
+            if expired.is_empty() {
+                return Ok(removed);
+            }
+            for id in expired {
+                let storage = self.storage.clone();
+                let file_id = id.clone();
+                let deleted = actix_web::rt::task::spawn_blocking(move || storage.delete(&file_id)).await;
+                if let Ok(Err(e)) | Err(e) = deleted.map_err(std::io::Error::other) {
+                    // Keep the record, so the next sweep tries again.
+                    tracing::warn!(error = %e, id, "deleting an expired PDF failed");
+                    return Ok(removed);
+                }
+                self.store.delete_pdf_link(&id).await?;
+                removed += 1;
+            }
+        }
+    }
+
+    /// Runs [`PdfLinks::sweep`] every `interval` on the current runtime.
+    pub fn spawn_sweeper(&self, interval: Duration) {
+        let links = self.clone();
+        actix_web::rt::spawn(async move {
+            loop {
+                actix_web::rt::time::sleep(interval).await;
+                match links.sweep().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "expired searchable PDFs deleted"),
+                    Err(e) => tracing::warn!(error = %e, "PDF sweep failed"),
+                }
+            }
+        });
+    }
+}

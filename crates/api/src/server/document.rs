@@ -1,0 +1,254 @@
+//! One request's document, read page by page on a worker thread: images are
+//! decoded and OCR'd; PDF pages are OCR'd when scanned and taken as they are
+//! when born-digital. Optionally writes the searchable PDF of the result.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ocr_engine::{
+    decode_image, rotate_clockwise, Block, BoundingBox, Line, OcrEngine, PageResult, RecognizeOptions, RgbImage, Word,
+};
+use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, ReadLimits, TextLayer, TextLine, TextWord};
+
+use super::error::ApiError;
+
+/// Resolution at which PDF pages are rasterised, and at which born-digital
+/// text coordinates (points) are reported as pixels.
+pub const PDF_DPI: f32 = 300.0;
+
+/// Pages read by each path since start-up (exposed on `/metrics`).
+#[derive(Debug, Default)]
+pub struct PageCounters {
+    /// Pages that went through OCR.
+    pub ocr_pages: AtomicU64,
+    /// Born-digital PDF pages whose own text was returned without OCR.
+    pub text_pages: AtomicU64,
+}
+
+/// What the worker needs to read one document.
+pub struct DocumentJob<'a> {
+    /// The uploaded or fetched bytes.
+    pub bytes: &'a [u8],
+    /// Whether the bytes are a PDF.
+    pub is_pdf: bool,
+    /// The engine.
+    pub engine: &'a OcrEngine,
+    /// Per-request options.
+    pub options: &'a RecognizeOptions,
+    /// The tier's page limit (already checked; the PDF reader re-checks it).
+    pub max_pages: usize,
+    /// The searchable PDF's text layer, when one was requested.
+    pub pdf: Option<TextLayer>,
+}
+
+/// The pages read, and the searchable PDF when requested.
+pub struct DocumentResult {
+    /// One result per page.
+    pub pages: Vec<PageResult>,
+    /// The searchable PDF.
+    pub pdf: Option<Vec<u8>>,
+}
+
+impl DocumentJob<'_> {
+    /// Reads every page (blocking, CPU-bound).
+    pub fn run(&self, counters: &PageCounters) -> Result<DocumentResult, ApiError> {
+        let mut pages = Vec::new();
+        let mut pdf_pages = Vec::new();
+        if self.is_pdf {
+            self.read_pdf(counters, &mut pages, &mut pdf_pages)?;
+        } else {
+            self.read_image(counters, &mut pages, &mut pdf_pages)?;
+        }
+        let pdf = match self.pdf {
+            Some(layer) => Some(ocr_pdf::write_searchable_pdf(&pdf_pages, layer).map_err(pdf_error)?),
+            None => None,
+        };
+        Ok(DocumentResult { pages, pdf })
+    }
+
+    fn read_image(
+        &self,
+        counters: &PageCounters,
+        pages: &mut Vec<PageResult>,
+        pdf_pages: &mut Vec<PdfPage>,
+    ) -> Result<(), ApiError> {
+        let decoded = decode_image(self.bytes, &self.engine.config().decode)?;
+        let single = decoded.len() == 1;
+        for page in &decoded {
+            let result = self.engine.recognize_page(page, self.options)?;
+            counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
+            if self.pdf.is_some() {
+                // A JPEG shown as stored goes into the PDF byte for byte.
+                let passthrough = single
+                    && result.rotation == 0
+                    && ocr_engine::decode::ImageKind::sniff(self.bytes) == Some(ocr_engine::decode::ImageKind::Jpeg)
+                    && !ocr_engine::decode::is_reoriented(self.bytes);
+                let image = if passthrough {
+                    PageImage::jpeg(self.bytes.to_vec()).map_err(pdf_error)?
+                } else {
+                    page_image(&rotate_clockwise(page, result.rotation))?
+                };
+                pdf_pages.push(PdfPage { image, lines: text_lines(&result) });
+            }
+            pages.push(result);
+        }
+        Ok(())
+    }
+
+    fn read_pdf(
+        &self,
+        counters: &PageCounters,
+        pages: &mut Vec<PageResult>,
+        pdf_pages: &mut Vec<PdfPage>,
+    ) -> Result<(), ApiError> {
+        let limits = ReadLimits {
+            max_pages: self.max_pages,
+            max_bytes: self.bytes.len().max(1),
+            dpi: PDF_DPI,
+            max_pixels_per_page: self.engine.config().decode.max_pixels,
+        };
+        let input = ocr_pdf::read_pages(self.bytes, &limits).map_err(pdf_error)?;
+        for (index, page) in input.into_iter().enumerate() {
+            match page {
+                InputPage::Text { width_pt, height_pt, lines } => {
+                    let result = text_page(width_pt, height_pt, &lines);
+                    counters.text_pages.fetch_add(1, Ordering::Relaxed);
+                    if self.pdf.is_some() {
+                        let picture = ocr_pdf::render_page(self.bytes, index + 1, &limits).map_err(pdf_error)?;
+                        let image = match picture {
+                            InputPage::Raster { width, height, pixels, dpi } => {
+                                PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi)
+                            }
+                            _ => return Err(ApiError::Internal("a rendered PDF page has no pixels".into())),
+                        };
+                        pdf_pages.push(PdfPage { image, lines: text_lines(&result) });
+                    }
+                    pages.push(result);
+                }
+                InputPage::EmbeddedImage { image, .. } => {
+                    let pixels = rgb_of(&image)?;
+                    let result = self.engine.recognize_page(&pixels, self.options)?;
+                    counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
+                    if self.pdf.is_some() {
+                        let image = if result.rotation == 0 {
+                            image
+                        } else {
+                            page_image(&rotate_clockwise(&pixels, result.rotation))?
+                        };
+                        pdf_pages.push(PdfPage { image, lines: text_lines(&result) });
+                    }
+                    pages.push(result);
+                }
+                InputPage::Raster { width, height, pixels, dpi } => {
+                    let pixels = RgbImage::from_raw(width, height, pixels)
+                        .ok_or_else(|| ApiError::Internal("a rendered PDF page has the wrong size".into()))?;
+                    let result = self.engine.recognize_page(&pixels, self.options)?;
+                    counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
+                    if self.pdf.is_some() {
+                        let turned = rotate_clockwise(&pixels, result.rotation);
+                        pdf_pages.push(PdfPage {
+                            image: page_image(&turned)?.with_dpi(dpi, dpi),
+                            lines: text_lines(&result),
+                        });
+                    }
+                    pages.push(result);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn pdf_error(e: ocr_pdf::PdfError) -> ApiError {
+    ApiError::Pdf(e)
+}
+
+/// A born-digital page's own text as a page result, in pixels at [`PDF_DPI`].
+fn text_page(width_pt: f32, height_pt: f32, lines: &[TextLine]) -> PageResult {
+    let scale = PDF_DPI / 72.0;
+    let lines: Vec<Line> = lines
+        .iter()
+        .map(|line| {
+            let words = line
+                .words
+                .iter()
+                .map(|w| {
+                    let bbox = BoundingBox {
+                        left: w.left * scale,
+                        top: w.top * scale,
+                        width: w.width * scale,
+                        height: w.height * scale,
+                    };
+                    Word { text: w.text.clone(), confidence: 1.0, quad: bbox.quad(), bbox }
+                })
+                .collect();
+            Line::new(words)
+        })
+        .filter(|line| !line.words.is_empty())
+        .collect();
+    let blocks = if lines.is_empty() { Vec::new() } else { vec![Block::new(lines)] };
+    PageResult {
+        width: (width_pt * scale).round() as u32,
+        height: (height_pt * scale).round() as u32,
+        rotation: 0,
+        blocks,
+    }
+}
+
+/// The text layer of a page result: every word at its box, line by line.
+fn text_lines(result: &PageResult) -> Vec<TextLine> {
+    result
+        .lines()
+        .map(|line| TextLine {
+            words: line
+                .words
+                .iter()
+                .map(|w| TextWord {
+                    text: w.text.clone(),
+                    left: w.bbox.left,
+                    top: w.bbox.top,
+                    width: w.bbox.width,
+                    height: w.bbox.height,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Pixels for the PDF: gray when the page has no colour (smaller), else RGB.
+fn page_image(page: &RgbImage) -> Result<PageImage, ApiError> {
+    let (width, height) = page.dimensions();
+    let is_gray = page.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]);
+    let image = if is_gray {
+        PageImage::gray(width, height, page.pixels().map(|p| p.0[0]).collect())
+    } else {
+        PageImage::rgb(width, height, page.as_raw().clone())
+    };
+    image.map_err(pdf_error)
+}
+
+/// The pixels of an image embedded in a PDF, for OCR.
+fn rgb_of(image: &PageImage) -> Result<RgbImage, ApiError> {
+    let (width, height) = (image.width(), image.height());
+    let wrong = || ApiError::Internal("an embedded PDF image has the wrong size".into());
+    match image.data() {
+        ImageData::Jpeg { bytes, .. } => {
+            let mut pages = decode_image(bytes, &Default::default())?;
+            pages.pop().ok_or_else(wrong)
+        }
+        ImageData::Gray(v) => {
+            RgbImage::from_raw(width, height, v.iter().flat_map(|&g| [g, g, g]).collect()).ok_or_else(wrong)
+        }
+        ImageData::Rgb(v) => RgbImage::from_raw(width, height, v.clone()).ok_or_else(wrong),
+        ImageData::Bilevel(packed) => {
+            let stride = (width as usize).div_ceil(8);
+            if packed.len() < stride * height as usize {
+                return Err(wrong());
+            }
+            Ok(RgbImage::from_fn(width, height, |x, y| {
+                let byte = packed[y as usize * stride + x as usize / 8];
+                let v = if byte & (0x80 >> (x % 8)) != 0 { 255 } else { 0 };
+                ocr_engine::Rgb([v, v, v])
+            }))
+        }
+    }
+}
