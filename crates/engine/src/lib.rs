@@ -33,6 +33,7 @@ mod error;
 pub mod eval;
 pub mod geometry;
 pub mod imageops;
+pub mod languages;
 pub mod layout;
 pub mod model;
 pub mod recognition;
@@ -43,4 +44,5 @@ pub use engine::{
     is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, UPSCALE_TARGET_SIDE,
 };
 pub use error::{EngineError, Result};
+pub use languages::{language_support, LanguageSupport, UnknownLanguage, OCR_SPACE_LANGUAGES};
 pub use result::{Block, BoundingBox, Line, PageResult, Word};
