@@ -33,6 +33,7 @@ mod error;
 pub mod eval;
 pub mod geometry;
 pub mod imageops;
+pub mod languages;
 pub mod layout;
 pub mod model;
 pub mod recognition;
@@ -46,4 +47,5 @@ pub use error::{EngineError, Result};
 /// The page image type the engine reads (RGB, 8 bits per channel), and its pixel.
 pub use image::{Rgb, RgbImage};
 pub use imageops::rotate_clockwise;
+pub use languages::{language_support, LanguageSupport, UnknownLanguage, OCR_SPACE_LANGUAGES};
 pub use result::{Block, BoundingBox, Line, PageResult, Word};
