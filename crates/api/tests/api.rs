@@ -347,3 +347,27 @@ fn slow_ocr_is_answered_with_exit_code_6() {
     assert_eq!(v["ErrorMessage"][0], "Timed out waiting for results");
     assert_eq!(v["ParsedResults"], serde_json::json!([]));
 }
+
+#[test]
+fn languages_follow_what_each_engine_can_read() {
+    let message = |engine: &str, language: &str| {
+        let (_, v) = post_file("/parse/image", line_png(), &[("OCREngine", engine), ("language", language)]);
+        v["ErrorMessage"][0].as_str().map(str::to_string)
+    };
+    // Neither dictionary has Cyrillic, Hangul, Arabic (or enough Greek).
+    for language in ["rus", "bul", "kor", "ara", "gre"] {
+        for engine in ["1", "2", "3"] {
+            let text = message(engine, language).unwrap_or_default();
+            assert!(text.starts_with("E201:"), "{engine}/{language}: {text}");
+            assert!(text.ends_with("No OCR engine on this server reads this language."), "{text}");
+        }
+    }
+    // Engine 1 lacks the accented letters of most Western languages and the kana.
+    for language in ["ger", "pol", "jpn", "cht"] {
+        let text = message("1", language).unwrap_or_default();
+        assert!(text.contains("OCR Engine 1 cannot read") && text.ends_with("Use OCREngine=2."), "{text}");
+        assert_eq!(message("2", language), None, "engine 2 reads {language}");
+    }
+    assert_eq!(message("1", "eng"), None);
+    assert_eq!(message("1", "chs"), None);
+}

@@ -43,12 +43,21 @@ pub enum ApiError {
     #[error("OCR Engine {0} is not available on this server: its models are not installed.")]
     EngineUnavailable(u8),
     /// The language is not readable by the engine.
-    #[error("E201: Value for parameter 'language' is invalid: OCR Engine {engine} cannot read '{language}'.")]
+    #[error(
+        "E201: Value for parameter 'language' is invalid: OCR Engine {engine} cannot read '{language}' (its character set covers {coverage_percent}% of the language's letters; missing e.g. {missing}). {}",
+        suggestion(engines_that_read_it)
+    )]
     UnsupportedLanguage {
         /// Engine number.
         engine: u8,
         /// The language code.
         language: String,
+        /// Share of the language's characteristic letters the engine has.
+        coverage_percent: u32,
+        /// Examples of letters the engine lacks.
+        missing: String,
+        /// Installed engines whose dictionary covers the language.
+        engines_that_read_it: Vec<String>,
     },
     /// The `url` input could not be fetched (or may not be).
     #[error("Unable to fetch the file from the URL: {0}")]
@@ -106,6 +115,15 @@ pub enum ApiError {
     /// A bug or an unexpected runtime failure.
     #[error("Internal error: {0}")]
     Internal(String),
+}
+
+/// Which engines to use instead, for the unsupported-language message.
+fn suggestion(engines: &[String]) -> String {
+    match engines {
+        [] => "No OCR engine on this server reads this language.".to_string(),
+        [one] => format!("Use OCREngine={one}."),
+        many => format!("Use OCREngine={}.", many.join(" or ")),
+    }
 }
 
 impl ApiError {

@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use ocr_engine::languages::DictionaryChars;
 use ocr_engine::OcrEngine;
 
 pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
-pub use parse::{language_script, PDF_NOT_IN_PLAN};
+pub use parse::PDF_NOT_IN_PLAN;
 pub use pool::OcrPool;
 pub use state::AppState;
 
@@ -196,7 +197,9 @@ impl Application {
         )
         .await?;
         links.spawn_sweeper(settings.pdf_sweep_interval);
+        let languages = engines.iter().map(|(n, e)| (*n, DictionaryChars::of(e.dictionary()))).collect();
         let state = AppState {
+            languages: Arc::new(languages),
             links,
             counters: Arc::new(PageCounters::default()),
             engines,

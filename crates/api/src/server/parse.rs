@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ocr_engine::decode::{count_pages, ImageKind};
-use ocr_engine::{RecognizeOptions, Script};
+use ocr_engine::RecognizeOptions;
 use ocr_pdf::TextLayer;
 
 use super::auth::key_from_head;
@@ -106,7 +106,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
     }
     let engine = state.engine(params.engine).ok_or(ApiError::EngineUnavailable(params.engine))?;
-    let script = language_script(&params.language, params.engine)?;
+    let script = state.language_script(params.engine, &params.language)?;
     let options = RecognizeOptions {
         script,
         classify_lines: params.detect_orientation,
@@ -170,17 +170,4 @@ fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiErr
         return Err(ApiError::Pdf(ocr_pdf::PdfError::Malformed("the file has no PDF header".into())));
     }
     Err(ApiError::UnknownFileType)
-}
-
-/// Which recogniser classes serve `language` on `engine`, or the
-/// unsupported-language error. Neither model reads Cyrillic, Hangul or
-/// Arabic; engine 1's dictionary has no kana and only 10 Greek letters.
-pub fn language_script(language: &str, engine: u8) -> Result<Script, ApiError> {
-    let unsupported = || ApiError::UnsupportedLanguage { engine, language: language.to_string() };
-    match language {
-        "rus" | "bul" | "kor" | "ara" => Err(unsupported()),
-        "jpn" | "gre" if engine == 1 => Err(unsupported()),
-        "chs" | "cht" | "jpn" | "gre" | "auto" => Ok(Script::All),
-        _ => Ok(Script::Latin),
-    }
 }

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ocr_engine::OcrEngine;
+use ocr_engine::languages::{DictionaryChars, LanguageSupport};
+use ocr_engine::{OcrEngine, Script};
+
+use super::error::ApiError;
 
 use super::pool::OcrPool;
 
@@ -17,6 +20,8 @@ pub struct AppState {
     pub pool: OcrPool,
     /// Keys, tiers and limits.
     pub gate: super::auth::Gatekeeper,
+    /// What each engine's dictionary covers, for language checks.
+    pub languages: Arc<BTreeMap<u8, DictionaryChars>>,
     /// Searchable-PDF links.
     pub links: crate::pdflinks::PdfLinks,
     /// Pages read per path.
@@ -33,12 +38,44 @@ impl AppState {
         self.plans_ready.load(Ordering::Acquire)
     }
 
+    /// The number of the installed engine that serves OCR.space engine `number`.
+    fn serving(&self, number: u8) -> Option<u8> {
+        match number {
+            3 => [2, 1].into_iter().find(|n| self.engines.contains_key(n)),
+            n => self.engines.contains_key(&n).then_some(n),
+        }
+    }
+
+    /// How engine `number` reads `language`, judged from its dictionary's
+    /// coverage of the language's letters; an unsupported pair is an E201
+    /// error naming what is missing and which engines would read it.
+    pub fn language_script(&self, number: u8, language: &str) -> Result<Script, ApiError> {
+        let serving = self.serving(number).ok_or(ApiError::EngineUnavailable(number))?;
+        let support_of = |n: &u8| self.languages.get(n).and_then(|chars| chars.support(language).ok());
+        match support_of(&serving) {
+            Some(LanguageSupport::Supported { script, .. }) => Ok(script),
+            Some(LanguageSupport::Unsupported { coverage, missing }) => {
+                let others: Vec<String> = self
+                    .languages
+                    .keys()
+                    .filter(|n| support_of(n).is_some_and(|s| s.is_supported()))
+                    .map(|n| n.to_string())
+                    .collect();
+                Err(ApiError::UnsupportedLanguage {
+                    engine: number,
+                    language: language.to_string(),
+                    coverage_percent: (coverage * 100.0).round() as u32,
+                    missing: missing.iter().map(char::to_string).collect::<Vec<_>>().join(" "),
+                    engines_that_read_it: others,
+                })
+            }
+            None => Err(ApiError::Internal(format!("no language data for '{language}'"))),
+        }
+    }
+
     /// The engine that serves OCR.space engine `number`: engine 3 is served
     /// by engine 2 when installed (the accurate mode), else by engine 1.
     pub fn engine(&self, number: u8) -> Option<Arc<OcrEngine>> {
-        match number {
-            3 => self.engines.get(&2).or_else(|| self.engines.get(&1)).cloned(),
-            n => self.engines.get(&n).cloned(),
-        }
+        self.serving(number).and_then(|n| self.engines.get(&n).cloned())
     }
 }
