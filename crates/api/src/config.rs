@@ -115,6 +115,8 @@ pub struct AuthConfig {
     pub burst_per_second: u32,
     /// Burst limit: bucket size.
     pub burst_size: u32,
+    /// Requests in progress per key (0 = unlimited).
+    pub max_concurrent_per_key: usize,
 }
 
 /// Whether the demo key is accepted.

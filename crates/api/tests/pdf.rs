@@ -89,7 +89,7 @@ fn searchable_pdfs_of_receipts_pass_pdfcheck_in_both_modes() {
     let db = TestDb::new(Backend::Sqlite);
     let base = start(db.settings(), None);
     let scratch = Scratch::new("receipts");
-    for (receipt, hidden) in [("503", true), ("517", true), ("504", false)] {
+    for (receipt, hidden, engine) in [("503", true, "1"), ("517", true, "2"), ("504", false, "1")] {
         let path = data(&format!("receipts/{receipt}.jpg"));
         let jpeg = std::fs::read(&path).unwrap();
         let hide = if hidden { "true" } else { "false" };
@@ -98,7 +98,7 @@ fn searchable_pdfs_of_receipts_pass_pdfcheck_in_both_modes() {
             "helloworld",
             jpeg.clone(),
             "r.jpg",
-            &[("isCreateSearchablePdf", "true"), ("isSearchablePdfHideTextLayer", hide)],
+            &[("isCreateSearchablePdf", "true"), ("isSearchablePdfHideTextLayer", hide), ("OCREngine", engine)],
         );
         assert_eq!(v["OCRExitCode"], 1, "{v}");
         let url = v["SearchablePDFURL"].as_str().unwrap();
@@ -111,7 +111,12 @@ fn searchable_pdfs_of_receipts_pass_pdfcheck_in_both_modes() {
             &expected_words(&v),
             &["--mode", mode, "--source-jpeg", path.to_str().unwrap(), "--expect-ppi", "300"],
         );
-        println!("receipt {receipt} ({mode}, {} bytes, JPEG {} bytes):\n{report}", pdf.len(), jpeg.len());
+        println!(
+            "receipt {receipt} (engine {engine}, {mode}, {} bytes, JPEG {} bytes, overhead {} bytes):\n{report}",
+            pdf.len(),
+            jpeg.len(),
+            pdf.len() - jpeg.len()
+        );
     }
 }
 

@@ -278,3 +278,39 @@ fn quota_is_exact_under_concurrency_across_two_instances() {
     );
     assert_eq!((served, refused, counter), (20, 80, 20));
 }
+
+#[test]
+fn bursts_and_concurrent_requests_per_key_are_limited_in_process() {
+    let db = TestDb::new(Backend::Sqlite);
+    let base = start(ocr_api::server::Settings { burst: (1, 2), ..db.settings() }, None);
+    // A bucket of 2 refilled at 1 per second: the third request in a row is refused.
+    let statuses: Vec<u16> = (0..3).map(|_| post(&base, Some("helloworld"), b"x".to_vec()).0).collect();
+    assert_eq!(statuses, [200, 200, 403]);
+    let (_, v) = post(&base, Some("helloworld"), b"x".to_vec());
+    assert_eq!(v, Value::from("You may only perform this action upto maximum 1 number of times within 1 seconds"));
+
+    let base = start(ocr_api::server::Settings { max_concurrent_per_key: 1, ..db.settings() }, None);
+    let receipt = std::fs::read(data("receipts/503.jpg")).unwrap();
+    let outcomes: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let (base, receipt) = (&base, receipt.clone());
+                scope.spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(300 * i));
+                    post(base, Some("helloworld"), receipt)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(outcomes[0].1["OCRExitCode"], 1, "{:?}", outcomes[0]);
+    assert_eq!(
+        outcomes[1],
+        (
+            403,
+            Value::from(
+                "For this API KEY only 1 concurrent connections at the same time allowed. Contact support if you need more."
+            )
+        )
+    );
+}

@@ -41,7 +41,8 @@ pub enum ImageData {
 
 impl PageImage {
     /// A JPEG file, embedded unchanged. Width, height and colour components
-    /// come from its frame (SOF) header.
+    /// come from its frame (SOF) header, the resolution from its JFIF header
+    /// when that gives one in physical units.
     ///
     /// # Errors
     /// [`PdfError::InvalidImage`] when the bytes are not a JPEG this can
@@ -51,7 +52,7 @@ impl PageImage {
         Ok(Self {
             width: info.width,
             height: info.height,
-            dpi: None,
+            dpi: info.dpi,
             data: ImageData::Jpeg { bytes, components: info.components, adobe: info.adobe },
         })
     }
@@ -239,6 +240,25 @@ pub(crate) struct JpegInfo {
     pub(crate) height: u32,
     pub(crate) components: u8,
     pub(crate) adobe: bool,
+    /// Resolution from a JFIF header that gives one (units dpi or dots/cm).
+    pub(crate) dpi: Option<(f32, f32)>,
+}
+
+/// The resolution a JFIF APP0 segment declares, when it declares one in
+/// physical units and it is plausible (36 to 4800 dpi).
+fn jfif_dpi(segment: &[u8]) -> Option<(f32, f32)> {
+    if !segment.starts_with(b"JFIF\0") || segment.len() < 12 {
+        return None;
+    }
+    let per_inch = match segment[7] {
+        1 => 1.0,
+        2 => 2.54,
+        _ => return None,
+    };
+    let x = f32::from(u16::from_be_bytes([segment[8], segment[9]])) * per_inch;
+    let y = f32::from(u16::from_be_bytes([segment[10], segment[11]])) * per_inch;
+    let plausible = |d: f32| (36.0..=4800.0).contains(&d);
+    (plausible(x) && plausible(y)).then_some((x, y))
 }
 
 /// Reads size and components from the first SOF marker of a JPEG, walking
@@ -249,6 +269,7 @@ pub(crate) fn jpeg_info(bytes: &[u8]) -> Result<JpegInfo, PdfError> {
         return Err(bad("no SOI marker"));
     }
     let mut adobe = false;
+    let mut dpi = None;
     let mut i = 2;
     loop {
         // Skip fill bytes before a marker.
@@ -273,6 +294,9 @@ pub(crate) fn jpeg_info(bytes: &[u8]) -> Result<JpegInfo, PdfError> {
         if marker == 0xEE && seg.starts_with(b"Adobe") {
             adobe = true;
         }
+        if marker == 0xE0 && dpi.is_none() {
+            dpi = jfif_dpi(seg);
+        }
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof {
             if seg.len() < 6 {
@@ -291,7 +315,7 @@ pub(crate) fn jpeg_info(bytes: &[u8]) -> Result<JpegInfo, PdfError> {
             if !matches!(components, 1 | 3 | 4) {
                 return Err(bad("only 1, 3 or 4 colour components are supported"));
             }
-            return Ok(JpegInfo { width, height, components, adobe });
+            return Ok(JpegInfo { width, height, components, adobe, dpi });
         }
         i += len;
     }
@@ -300,6 +324,23 @@ pub(crate) fn jpeg_info(bytes: &[u8]) -> Result<JpegInfo, PdfError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jfif_resolution_is_read_when_physical() {
+        let app0 = |units: u8, density: u16| {
+            let mut seg = b"JFIF\0\x01\x02".to_vec();
+            seg.push(units);
+            seg.extend_from_slice(&density.to_be_bytes());
+            seg.extend_from_slice(&density.to_be_bytes());
+            seg.extend_from_slice(&[0, 0]);
+            seg
+        };
+        assert_eq!(jfif_dpi(&app0(1, 200)), Some((200.0, 200.0)));
+        assert_eq!(jfif_dpi(&app0(2, 100)), Some((254.0, 254.0)));
+        assert_eq!(jfif_dpi(&app0(0, 1)), None, "aspect ratio only");
+        assert_eq!(jfif_dpi(&app0(1, 1)), None, "implausible");
+        assert_eq!(jfif_dpi(b"Exif"), None);
+    }
 
     #[test]
     fn jpeg_header_is_parsed_and_garbage_rejected() {

@@ -3,9 +3,10 @@
 //! atomically in the database, shared by every instance). All of it runs
 //! before any OCR work.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::HttpRequest;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -30,6 +31,26 @@ pub struct Gatekeeper {
     burst_per_second: u32,
     trusted_proxies: Arc<Vec<IpAddr>>,
     hard_cap_bytes: u64,
+    in_progress: Arc<Mutex<HashMap<String, usize>>>,
+    max_concurrent: usize,
+}
+
+/// A request in progress for a key; dropping it ends the request's turn.
+pub struct InProgress {
+    key_id: String,
+    in_progress: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let mut map = self.in_progress.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key_id) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key_id);
+            }
+        }
+    }
 }
 
 impl Gatekeeper {
@@ -50,7 +71,27 @@ impl Gatekeeper {
             burst_per_second: per_second.get(),
             trusted_proxies: Arc::new(trusted_proxies),
             hard_cap_bytes,
+            in_progress: Arc::new(Mutex::new(HashMap::new())),
+            max_concurrent: 0,
         }
+    }
+
+    /// Limits each key to `max` requests in progress at once (0 = unlimited).
+    pub fn with_concurrency_limit(mut self, max: usize) -> Self {
+        self.max_concurrent = max;
+        self
+    }
+
+    /// Starts a request for `caller`, or refuses it (403, the vendor's
+    /// sentence) when the key already has the maximum in progress.
+    pub fn enter(&self, caller: &Caller) -> Result<InProgress, ApiError> {
+        let mut map = self.in_progress.lock().unwrap_or_else(|e| e.into_inner());
+        let count = map.entry(caller.key.id.clone()).or_insert(0);
+        if self.max_concurrent > 0 && *count >= self.max_concurrent {
+            return Err(ApiError::TooManyConcurrent(self.max_concurrent));
+        }
+        *count += 1;
+        Ok(InProgress { key_id: caller.key.id.clone(), in_progress: self.in_progress.clone() })
     }
 
     /// The database.

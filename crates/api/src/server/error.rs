@@ -88,6 +88,11 @@ pub enum ApiError {
         /// The period in seconds.
         seconds: u64,
     },
+    /// The key has as many requests in progress as allowed (403, the vendor's sentence).
+    #[error(
+        "For this API KEY only {0} concurrent connections at the same time allowed. Contact support if you need more."
+    )]
+    TooManyConcurrent(usize),
     /// The key's monthly quota is used up (403).
     #[error(
         "You may only perform this action upto maximum {max} number of times within one calendar month. The quota of this API key resets on {resets} (UTC)."
@@ -175,6 +180,7 @@ impl ApiError {
                 | Self::RevokedKey
                 | Self::RateLimited { .. }
                 | Self::MonthlyQuota { .. }
+                | Self::TooManyConcurrent(_)
         )
     }
 

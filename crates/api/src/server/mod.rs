@@ -52,6 +52,8 @@ pub struct Settings {
     pub demo_key: Option<String>,
     /// Per-key burst limit: requests per second and bucket size.
     pub burst: (u32, u32),
+    /// Requests one key may have in progress at once (0 = unlimited).
+    pub max_concurrent_per_key: usize,
     /// Peers whose `X-Forwarded-For` is trusted.
     pub trusted_proxies: Vec<IpAddr>,
     /// The enterprise tier's limits: (monthly requests, file KB, pages).
@@ -105,6 +107,7 @@ impl Settings {
             database_connections: config.database.max_connections,
             demo_key: config.demo_key_enabled().then(|| config.auth.demo_key.clone()),
             burst: (config.auth.burst_per_second, config.auth.burst_size),
+            max_concurrent_per_key: config.auth.max_concurrent_per_key,
             trusted_proxies: config.server.trusted_proxies.clone(),
             enterprise_limits: (
                 config.enterprise.monthly_requests,
@@ -210,7 +213,8 @@ impl Application {
                 settings.burst.1,
                 settings.trusted_proxies.clone(),
                 settings.max_upload_bytes,
-            ),
+            )
+            .with_concurrency_limit(settings.max_concurrent_per_key),
             plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
             fetch_policy: settings.fetch_policy,
         };

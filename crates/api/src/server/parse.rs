@@ -85,6 +85,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         (None, None) => return Err(ApiError::MissingKey),
     };
     let now = unix_now();
+    let _turn = gate.enter(&caller)?;
     gate.admit(&caller, gate.client_ip(req), now).await?;
     let limit = gate.file_limit(&caller);
     // Input precedence (documented): file, then base64Image, then url.
