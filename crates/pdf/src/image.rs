@@ -234,7 +234,7 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
 }
 
 /// What the frame header of a JPEG says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct JpegInfo {
     pub(crate) width: u32,
     pub(crate) height: u32,
