@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accurate;
 pub mod classifier;
 pub mod crop;
 pub mod decode;
@@ -35,12 +36,15 @@ pub mod geometry;
 pub mod imageops;
 pub mod layout;
 pub mod model;
+pub mod orientation;
 pub mod recognition;
 pub mod result;
 
+pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW};
 pub use decode::{decode_image, DecodeLimits};
 pub use engine::{
-    is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, UPSCALE_TARGET_SIDE,
+    is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, SMALL_TEXT_HEIGHT,
+    UPSCALE_TARGET_SIDE,
 };
 pub use error::{EngineError, Result};
 pub use result::{Block, BoundingBox, Line, PageResult, Word};
