@@ -57,7 +57,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Arc::new(OcrEngine::load(&set, config)?);
     let accurate = if engine_no == "3" {
         let secondary = OcrEngine::load(&ModelSet::engine1(&models), EngineConfig::engine1())?;
-        Some(AccurateEngine::new(engine.clone(), Arc::new(secondary)))
+        let mut accurate = AccurateEngine::new(engine.clone(), Arc::new(secondary));
+        // Knobs: OCR_SECOND_BELOW (0 = no second opinion), OCR_SECOND_MARGIN.
+        if let Some(v) = std::env::var("OCR_SECOND_BELOW").ok().and_then(|v| v.parse().ok()) {
+            accurate.second_opinion_below = v;
+        }
+        if let Some(v) = std::env::var("OCR_SECOND_MARGIN").ok().and_then(|v| v.parse().ok()) {
+            accurate.second_opinion_margin = v;
+        }
+        Some(accurate)
     } else {
         None
     };

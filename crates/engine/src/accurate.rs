@@ -6,7 +6,8 @@
 //! reads with a mean character confidence below
 //! [`AccurateEngine::second_opinion_below`] are read again, from the same
 //! crop, by the secondary engine's recogniser (Engine 1, PP-OCRv4), and the
-//! reading with the higher mean confidence is kept.
+//! second reading is kept when its mean confidence is higher by at least
+//! [`AccurateEngine::second_opinion_margin`].
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,7 +20,9 @@ use crate::result::PageResult;
 use crate::{EngineConfig, Result};
 
 /// Default [`AccurateEngine::second_opinion_below`].
-pub const SECOND_OPINION_BELOW: f32 = 0.9;
+pub const SECOND_OPINION_BELOW: f32 = 0.8;
+/// Default [`AccurateEngine::second_opinion_margin`].
+pub const SECOND_OPINION_MARGIN: f32 = 0.1;
 
 /// Engine 3: a primary engine with every accuracy option on and a second
 /// recogniser for doubtful lines. `Send + Sync`; share it behind an `Arc`.
@@ -29,6 +32,10 @@ pub struct AccurateEngine {
     /// Lines whose mean character confidence (0..1) from the primary
     /// recogniser is below this are read again by the secondary one.
     pub second_opinion_below: f32,
+    /// The second reading replaces the first only when its mean confidence
+    /// is higher by at least this much (the two models' confidences are not
+    /// calibrated against each other).
+    pub second_opinion_margin: f32,
 }
 
 impl AccurateEngine {
@@ -37,7 +44,12 @@ impl AccurateEngine {
     /// holds). Both recognisers must take crops of the same height (48 px
     /// for every PP-OCR v4/v6 model); otherwise no line is read twice.
     pub fn new(primary: Arc<OcrEngine>, secondary: Arc<OcrEngine>) -> Self {
-        Self { primary, secondary, second_opinion_below: SECOND_OPINION_BELOW }
+        Self {
+            primary,
+            secondary,
+            second_opinion_below: SECOND_OPINION_BELOW,
+            second_opinion_margin: SECOND_OPINION_MARGIN,
+        }
     }
 
     /// Loads Engine 2 and Engine 1 from `models_dir` with their own settings
@@ -108,6 +120,11 @@ impl AccurateEngine {
         timings: &mut StageTimings,
     ) -> Result<PageResult> {
         let options = Self::effective_options(options);
-        self.primary.read_page(page, &options, Some((&self.secondary, self.second_opinion_below)), timings)
+        self.primary.read_page(
+            page,
+            &options,
+            Some((&self.secondary, self.second_opinion_below, self.second_opinion_margin)),
+            timings,
+        )
     }
 }

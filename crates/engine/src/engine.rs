@@ -365,14 +365,15 @@ impl OcrEngine {
         }
     }
 
-    /// The page pipeline. With `fallback = Some((other, below))`, lines read
-    /// with a mean confidence under `below` are read again by `other`'s
-    /// recogniser, and the more confident reading is kept.
+    /// The page pipeline. With `fallback = Some((other, below, margin))`,
+    /// lines read with a mean confidence under `below` are read again by
+    /// `other`'s recogniser, whose reading is kept when its confidence is
+    /// higher by at least `margin`.
     pub(crate) fn read_page(
         &self,
         page: &RgbImage,
         options: &RecognizeOptions,
-        fallback: Option<(&OcrEngine, f32)>,
+        fallback: Option<(&OcrEngine, f32, f32)>,
         timings: &mut StageTimings,
     ) -> Result<PageResult> {
         let clock = Instant::now();
@@ -441,8 +442,8 @@ impl OcrEngine {
         let recognizer = self.recognizer_for(options);
         let fallback = fallback
             .filter(|_| options.allowed_classes.is_none())
-            .map(|(other, below)| (other.recognizer_for(options), below))
-            .filter(|(other, _)| other.config().height == recognizer.config().height);
+            .map(|(other, below, margin)| (other.recognizer_for(options), below, margin))
+            .filter(|(other, ..)| other.config().height == recognizer.config().height);
         let cfg = recognizer.config();
         let mut segments = Vec::with_capacity(boxes.len());
         for b in boxes {
@@ -462,10 +463,10 @@ impl OcrEngine {
             }
             let clock = Instant::now();
             let mut reading = recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
-            if let Some((other, below)) = fallback {
+            if let Some((other, below, margin)) = fallback {
                 if reading.confidence() < below && crop.image.width() <= other.config().max_width() {
                     let second = other.recognize(&crop.image, None)?;
-                    if second.confidence() > reading.confidence() {
+                    if second.confidence() >= reading.confidence() + margin {
                         reading = second;
                     }
                 }
@@ -498,6 +499,9 @@ impl OcrEngine {
         let clock = Instant::now();
         let mut largest: Vec<&DetectedBox> = boxes.iter().filter(|b| b.quad.width() >= b.quad.height()).collect();
         largest.sort_by(|a, b| (b.quad.width() * b.quad.height()).total_cmp(&(a.quad.width() * a.quad.height())));
+        if largest.len() < ORIENTATION_MIN_VOTES {
+            return Ok(false);
+        }
         let (mut votes, mut counted) = (0.0, 0);
         for b in largest.into_iter().take(ORIENTATION_VOTES) {
             if let Some(crop) = crop_line(work, &b.quad, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH * 4) {
@@ -554,6 +558,10 @@ impl OcrEngine {
 
 /// Lines that vote on whether a page is upside down.
 const ORIENTATION_VOTES: usize = 12;
+/// Pages with fewer lines than this are never turned by 180 degrees: one or
+/// two lines are too few votes (a single upright line of the UW-III corpus
+/// reads as upside down to the classifier).
+const ORIENTATION_MIN_VOTES: usize = 3;
 /// Skew angles (degrees) that [`RecognizeOptions::deskew`] corrects.
 const DESKEW_MIN_DEGREES: f32 = 0.5;
 const DESKEW_MAX_DEGREES: f32 = 10.0;

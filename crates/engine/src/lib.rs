@@ -40,7 +40,7 @@ pub mod orientation;
 pub mod recognition;
 pub mod result;
 
-pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW};
+pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};
 pub use decode::{decode_image, DecodeLimits};
 pub use engine::{
     is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, SMALL_TEXT_HEIGHT,
