@@ -72,6 +72,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = RecognizeOptions {
         detect_orientation: std::env::var_os("OCR_DETECT_ORIENTATION").is_some(),
         deskew: std::env::var_os("OCR_DESKEW").is_some(),
+        classify_lines: std::env::var_os("OCR_CLASSIFY_LINES").is_some(),
+        upscale_small_text: std::env::var_os("OCR_UPSCALE_SMALL_TEXT").is_some(),
         ..Default::default()
     };
     let read = |bytes: &[u8]| match &accurate {

@@ -1,8 +1,10 @@
 //! Engine 3: the most accurate mode, built from two loaded engines.
 //!
 //! The primary engine (Engine 2, PP-OCRv6 small) reads every page with all
-//! the accuracy options on: page orientation (0/90/180/270), deskew,
-//! per-line 180° classification and enlargement of small text. Lines it
+//! the page-level accuracy options on: page orientation (0/90/180/270),
+//! deskew and enlargement of small text. Per-line 180° classification is
+//! left as the request asks: forced on, it turned upright receipt lines
+//! (Engine 2 receipts, caseless CER 0.1225 -> 0.1464). Lines it
 //! reads with a mean character confidence below
 //! [`AccurateEngine::second_opinion_below`] are read again, from the same
 //! crop, by the secondary engine's recogniser (Engine 1, PP-OCRv4), and the
@@ -71,12 +73,11 @@ impl AccurateEngine {
         &self.secondary
     }
 
-    /// `options` with every accuracy option turned on (orientation, vertical
-    /// pages, deskew, line classification, small-text enlargement); script,
-    /// class restriction and `upscale` are kept as given.
+    /// `options` with the page-level accuracy options turned on (orientation,
+    /// vertical pages, deskew, small-text enlargement); script, class
+    /// restriction, line classification and `upscale` are kept as given.
     pub fn effective_options(options: &RecognizeOptions) -> RecognizeOptions {
         RecognizeOptions {
-            classify_lines: true,
             rotate_vertical_pages: true,
             detect_orientation: true,
             deskew: true,
