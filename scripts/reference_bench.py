@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark the Python reference OCR pipeline (rapidocr_onnxruntime 1.4.4,
-PP-OCRv4 models shipped inside the wheel) on ONE onnxruntime thread.
+"""Benchmark a Python reference OCR pipeline on ONE onnxruntime thread:
+  --pipeline v4 (default): rapidocr_onnxruntime 1.4.4 with the PP-OCRv4
+      models shipped inside its wheel (our Engine 1's models);
+  --pipeline v6: rapidocr 3.10.0 with PP-OCRv6 small det/rec and the v2.0
+      mobile classifier, loaded from --models DIR (our Engine 2's files,
+      byte-identical to the ones in the rapidocr 3.10.0 wheel).
 
-Usage: reference_bench.py [--runs N] [--warmup W] IMAGE...
+Usage: reference_bench.py [--pipeline v4|v6] [--models DIR] [--runs N] [--warmup W] IMAGE...
 
 Normally run through scripts/reference-bench, which sets up the pinned
 virtualenv. For every image: W warm-up runs, then N timed runs of the whole
@@ -67,6 +71,8 @@ def parse_args():
     )
     p.add_argument("--runs", type=int, default=3, help="timed runs per image (default 3)")
     p.add_argument("--warmup", type=int, default=1, help="warm-up runs per image (default 1)")
+    p.add_argument("--pipeline", choices=("v4", "v6"), default="v4", help="reference pipeline (default v4)")
+    p.add_argument("--models", default="models", help="model directory for --pipeline v6 (default ./models)")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     a = p.parse_args()
     if a.runs < 1:
@@ -137,6 +143,69 @@ class StageTimer:
         return getattr(self.fn, attr)
 
 
+def build_v4():
+    """rapidocr_onnxruntime 1.4.4 with its bundled PP-OCRv4 models.
+
+    It reads intra_op_num_threads / inter_op_num_threads from config.yaml
+    (Global, copied to Det/Cls/Rec); both ship as -1, which leaves
+    onnxruntime's default (one intra-op thread per core). Keyword arguments
+    to RapidOCR() go through utils/parse_parameters.UpdateParameters: names
+    without a det/cls/rec prefix update Global, and update_global_to_module()
+    then copies these two keys into Det, Cls and Rec. Every other setting
+    stays the shipped default (use_det, use_cls and use_rec true,
+    text_score 0.5, max_side_len 2000, ...)."""
+    from rapidocr_onnxruntime import LoadImageError, RapidOCR
+
+    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    if not (engine.use_det and engine.use_cls and engine.use_rec):
+        die("pipeline defaults changed: use_det/use_cls/use_rec are not all true")
+    return engine, LoadImageError
+
+
+def build_v6(models: str):
+    """rapidocr 3.10.0 with the PP-OCRv6 small det/rec and the v2.0 mobile
+    classifier from `models`. Its config.yaml keeps onnxruntime options under
+    EngineConfig.onnxruntime (both thread counts ship as -1); the `params`
+    dict overrides dotted keys. Models load lazily on first use, so they are
+    loaded here, before the stages are wrapped for timing. Every other
+    setting is the shipped default (det limit_type min / 736, thresh 0.3,
+    box_thresh 0.5, unclip_ratio 1.6, rec 48x320 batches of 6, ...)."""
+    from rapidocr import RapidOCR
+    from rapidocr.utils.load_image import LoadImageError
+
+    files = {
+        "Det.model_path": "PP-OCRv6_det_small.onnx",
+        "Rec.model_path": "PP-OCRv6_rec_small.onnx",
+        "Cls.model_path": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    }
+    params = {k: os.path.join(models, f) for k, f in files.items()}
+    for path in params.values():
+        check_readable(path)
+    params.update(
+        {
+            "Global.log_level": "warning",
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+    )
+    engine = RapidOCR(params=params)
+    if not (engine.use_det and engine.use_cls and engine.use_rec):
+        die("pipeline defaults changed: use_det/use_cls/use_rec are not all true")
+    engine._load_det_model()
+    engine._load_cls_model()
+    engine._load_rec_model()
+    return engine, LoadImageError
+
+
+def run_pipeline(engine, path):
+    """Texts of the boxes the pipeline kept, in its output order."""
+    out = engine(path)
+    if isinstance(out, tuple):  # rapidocr_onnxruntime: (result, elapse)
+        result = out[0]
+        return [] if result is None else [str(r[1]) for r in result]
+    return [str(t) for t in (out.txts or ())]
+
+
 def main() -> int:
     args = parse_args()
     for img in args.images:
@@ -144,8 +213,6 @@ def main() -> int:
 
     import cv2
     import onnxruntime as ort
-    from rapidocr_onnxruntime import LoadImageError, RapidOCR
-    from rapidocr_onnxruntime.utils import OrtInferSession
 
     # OpenCV's own pool (resize, warpPerspective in the pipeline's glue).
     cv2.setNumThreads(1)
@@ -154,46 +221,32 @@ def main() -> int:
     # from here.
     threads_before_sessions = os_thread_count()
 
+    if args.pipeline == "v4":
+        engine, load_error = build_v4()
+    else:
+        engine, load_error = build_v6(args.models)
     log(
-        f"onnxruntime {ort.__version__}, "
-        f"rapidocr_onnxruntime {metadata.version('rapidocr_onnxruntime')}, "
+        f"onnxruntime {ort.__version__}, pipeline {args.pipeline} "
+        f"({'rapidocr_onnxruntime ' + metadata.version('rapidocr_onnxruntime') if args.pipeline == 'v4' else 'rapidocr ' + metadata.version('rapidocr')}), "
         f"numpy {metadata.version('numpy')}, opencv {cv2.__version__}, "
         f"python {sys.version.split()[0]}"
     )
 
-    # Single-threading, part 2: onnxruntime. rapidocr_onnxruntime 1.4.4 reads
-    # intra_op_num_threads / inter_op_num_threads from config.yaml
-    # (Global, copied to Det/Cls/Rec); both ship as -1, which leaves
-    # onnxruntime's default (one intra-op thread per core). Keyword arguments
-    # to RapidOCR() go through utils/parse_parameters.UpdateParameters: names
-    # without a det/cls/rec prefix update Global, and
-    # update_global_to_module() then copies these two keys into Det, Cls and
-    # Rec. utils/infer_engine.OrtInferSession._init_sess_opts() sets them on
-    # the SessionOptions only when 1 <= n <= os.cpu_count(), which 1 is.
-    # Every other setting stays the shipped default (use_det, use_cls and
-    # use_rec true, text_score 0.5, max_side_len 2000, ...).
-    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
-    if not (engine.use_det and engine.use_cls and engine.use_rec):
-        die("pipeline defaults changed: use_det/use_cls/use_rec are not all true")
-
-    # Verification at run time: collect every OrtInferSession the three
-    # stages hold (det: text_det.infer, cls: text_cls.infer, rec:
-    # text_rec.session) and read back the options of the live
-    # onnxruntime.InferenceSession. InferenceSession.get_session_options()
-    # returns `self._sess.session_options`, i.e. the options the C++ session
-    # was actually created with, not the Python object passed in. Both thread
-    # counts must be exactly 1; onnxruntime's default of 0 would mean "one
-    # per core". As a second, independent check on what the OS sees, the
-    # number of threads of this process (/proc/self/task) is compared before
-    # and after building the sessions and at its peak while running, and the
-    # CPU time used by threads other than the main one is reported at the
-    # end: with the shipped default (-1) onnxruntime adds one pool thread per
-    # session on a 2-core machine and those threads then do a large share of
-    # the inference work; with 1 they do not exist.
+    # Verification at run time: collect every onnxruntime session the three
+    # stages hold (each stage keeps a wrapper whose `.session` is the live
+    # onnxruntime.InferenceSession) and read back its options.
+    # InferenceSession.get_session_options() returns the options the C++
+    # session was actually created with, not the Python object passed in.
+    # Both thread counts must be exactly 1; onnxruntime's default of 0 would
+    # mean "one per core". As a second, independent check on what the OS
+    # sees, the number of threads of this process (/proc/self/task) is
+    # compared before and after building the sessions and at its peak while
+    # running, and the CPU time used by threads other than the main one is
+    # reported at the end.
     sessions = {}
     for stage in ("text_det", "text_cls", "text_rec"):
         for attr, val in vars(getattr(engine, stage)).items():
-            if isinstance(val, OrtInferSession):
+            if isinstance(getattr(val, "session", None), ort.InferenceSession):
                 sessions[f"{stage}.{attr}"] = val.session
     if len(sessions) != 3:
         die(f"expected 3 onnxruntime sessions (det, cls, rec), found {sorted(sessions)}")
@@ -228,8 +281,8 @@ def main() -> int:
             acc[k] = 0.0
         w0, c0 = time.perf_counter(), time.process_time()
         try:
-            result, _elapse = engine(path)
-        except LoadImageError as e:
+            texts = run_pipeline(engine, path)
+        except load_error as e:
             die(f"cannot decode image {path}: {e}")
         except (OSError, ValueError) as e:
             die(f"cannot process image {path}: {type(e).__name__}: {e}")
@@ -239,7 +292,6 @@ def main() -> int:
         sample["total_cpu"] = cpu
         sample["total_wall"] = wall
         sample["other"] = cpu - sum(acc[s] for s in stages)
-        texts = [] if result is None else [str(r[1]) for r in result]
         return sample, texts
 
     for img in args.images:

@@ -1,14 +1,18 @@
 //! Scores an engine on the shared corpus and prints per-folder figures.
 //!
-//! `cargo run -p ocr-engine --example corpus -- [--engine 1|2] [--dump DIR] [DATA_DIR]`
+//! `cargo run --release -p ocr-engine --example corpus -- [--engine 1|2|3] [--dump DIR] [DATA_DIR]`
+//!
+//! Engine 3 is [`AccurateEngine`]: Engine 2 with every accuracy option, Engine 1 as second opinion.
+//! `OCR_DETECT_ORIENTATION=1` / `OCR_DESKEW=1` turn those options on for engines 1 and 2.
 //!
 //! With `--dump DIR`, each page's text is written to `DIR/<name>.txt` for inspection.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ocr_engine::eval::Scores;
-use ocr_engine::{EngineConfig, ModelSet, OcrEngine, RecognizeOptions};
+use ocr_engine::{AccurateEngine, EngineConfig, ModelSet, OcrEngine, RecognizeOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -21,9 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let models = std::env::var("OCR_MODELS_DIR").unwrap_or_else(|_| "models".into());
-    let set = if engine_no == "2" { ModelSet::engine2(&models) } else { ModelSet::engine1(&models) };
-    let mut config = EngineConfig::default();
-    // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE.
+    let (set, mut config) = if engine_no == "1" {
+        (ModelSet::engine1(&models), EngineConfig::engine1())
+    } else {
+        (ModelSet::engine2(&models), EngineConfig::engine2())
+    };
+    // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE,
+    // OCR_WORD_GAP_BLANK, OCR_WORD_GAP_BLANK_PITCH, OCR_WORD_GAP_PITCHES; OCR_FOLDERS=receipts,lines.
     if let Some(v) = std::env::var("OCR_DET_MAX_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.detector.max_side = v;
     }
@@ -36,11 +44,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(v) = std::env::var("OCR_WORKING_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.max_working_side = v;
     }
-    let engine = OcrEngine::load(&set, config)?;
+    if let Some(v) = std::env::var("OCR_WORD_GAP_BLANK").ok().and_then(|v| v.parse().ok()) {
+        config.layout.word_gap_blank = v;
+    }
+    if let Some(v) = std::env::var("OCR_WORD_GAP_BLANK_PITCH").ok().and_then(|v| v.parse().ok()) {
+        config.layout.word_gap_blank_pitch = v;
+    }
+    if let Some(v) = std::env::var("OCR_WORD_GAP_PITCHES").ok().and_then(|v| v.parse().ok()) {
+        config.layout.word_gap_pitches = v;
+    }
+    // Engine 3 is Engine 2 (with the knobs above) plus Engine 1 as its second opinion.
+    let engine = Arc::new(OcrEngine::load(&set, config)?);
+    let accurate = if engine_no == "3" {
+        let secondary = OcrEngine::load(&ModelSet::engine1(&models), EngineConfig::engine1())?;
+        let mut accurate = AccurateEngine::new(engine.clone(), Arc::new(secondary));
+        // Knobs: OCR_SECOND_BELOW (0 = no second opinion), OCR_SECOND_MARGIN.
+        if let Some(v) = std::env::var("OCR_SECOND_BELOW").ok().and_then(|v| v.parse().ok()) {
+            accurate.second_opinion_below = v;
+        }
+        if let Some(v) = std::env::var("OCR_SECOND_MARGIN").ok().and_then(|v| v.parse().ok()) {
+            accurate.second_opinion_margin = v;
+        }
+        Some(accurate)
+    } else {
+        None
+    };
+    let options = RecognizeOptions {
+        detect_orientation: std::env::var_os("OCR_DETECT_ORIENTATION").is_some(),
+        deskew: std::env::var_os("OCR_DESKEW").is_some(),
+        classify_lines: std::env::var_os("OCR_CLASSIFY_LINES").is_some(),
+        upscale_small_text: std::env::var_os("OCR_UPSCALE_SMALL_TEXT").is_some(),
+        ..Default::default()
+    };
+    let read = |bytes: &[u8]| match &accurate {
+        Some(a) => a.recognize_bytes(bytes, &options),
+        None => engine.recognize_bytes(bytes, &options),
+    };
     if let Some(d) = &dump {
         std::fs::create_dir_all(d)?;
     }
-    for folder in ["receipts", "lines"] {
+    let folders: Vec<String> = match std::env::var("OCR_FOLDERS") {
+        Ok(v) => v.split(',').map(str::to_string).collect(),
+        Err(_) => vec!["receipts".into(), "lines".into()],
+    };
+    for folder in &folders {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(data.join(folder))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("jpg" | "png")))
@@ -50,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         for path in &entries {
             let truth = std::fs::read_to_string(path.with_extension("gt.txt"))?;
-            let pages = engine.recognize_bytes(&std::fs::read(path)?, &RecognizeOptions::default())?;
+            let pages = read(&std::fs::read(path)?)?;
             let text = pages.iter().map(|p| p.text()).collect::<Vec<_>>().join("\n");
             let s = Scores::of(&text, &truth);
             if let Some(d) = &dump {

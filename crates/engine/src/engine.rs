@@ -10,9 +10,11 @@ use crate::classifier::{Classifier, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH};
 use crate::crop::crop_line;
 use crate::decode::{decode_image, DecodeLimits};
 use crate::detection::{DetectedBox, Detector, DetectorConfig};
+use crate::geometry::{Point, Quad};
 use crate::imageops::resize;
 use crate::layout::{assemble, words_from_reading, LayoutParams, Segment};
 use crate::model::OnnxModel;
+use crate::orientation::{border_colour, estimate_skew, map_blocks, rotate_about_centre, turn_quad_180};
 use crate::recognition::{keep_output_classes, Dictionary, Recognizer, RecognizerConfig};
 use crate::result::{BoundingBox, PageResult};
 use crate::{EngineError, Result};
@@ -102,6 +104,31 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// Settings for Engine 1 (PP-OCRv4 mobile): the defaults.
+    pub fn engine1() -> Self {
+        Self::default()
+    }
+
+    /// Settings for Engine 2 (PP-OCRv6 small). The reference package
+    /// (`rapidocr` 3.10.0) runs the v6 models with the same detector and
+    /// recogniser settings as v4 (DB threshold 0.3, box threshold 0.5,
+    /// unclip ratio 1.6, dilation, mean/std 0.5, recogniser height 48,
+    /// dictionary from the model's metadata), so those stay. What differs is
+    /// word splitting: the v6 detector draws taller boxes around the same
+    /// line (about 1.2x), so each crop, scaled to 48 pixels high, is
+    /// narrower and the gaps between words are fewer pixels. The blank-run
+    /// threshold, a fraction of the crop height, is lowered to match.
+    pub fn engine2() -> Self {
+        let mut config = Self::default();
+        config.layout.word_gap_blank = ENGINE2_WORD_GAP_BLANK;
+        config
+    }
+}
+
+/// Engine 2's [`LayoutParams::word_gap_blank`] (Engine 1: 0.23).
+const ENGINE2_WORD_GAP_BLANK: f32 = 0.19;
+
 /// Which characters a request expects.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Script {
@@ -140,7 +167,24 @@ pub struct RecognizeOptions {
     /// enlarged up to 2x before reading, and the detector runs at twice its
     /// usual resolution cap, so small print on large pages is found too.
     pub upscale: bool,
+    /// OCR.space `detectOrientation`: also find pages that are upside down
+    /// (the 180° classifier's votes on the largest lines) and read them
+    /// turned; together with [`RecognizeOptions::rotate_vertical_pages`]
+    /// this covers 0, 90, 180 and 270 degrees. [`PageResult::rotation`]
+    /// reports the turn, and boxes are in the turned page.
+    pub detect_orientation: bool,
+    /// Straighten pages whose text is tilted by 0.5 to 10 degrees (angle
+    /// from the detected lines) before reading. Boxes stay in the
+    /// coordinates of the unstraightened page.
+    pub deskew: bool,
+    /// Enlarge the page (up to 2x) when its median detected line is
+    /// shorter than [`SMALL_TEXT_HEIGHT`] pixels, and detect again.
+    pub upscale_small_text: bool,
 }
+
+/// With [`RecognizeOptions::upscale_small_text`], pages whose median text
+/// line is shorter than this (working pixels) are enlarged.
+pub const SMALL_TEXT_HEIGHT: f32 = 16.0;
 
 /// With [`RecognizeOptions::upscale`], pages are enlarged towards this many
 /// pixels on their longer side (by at most 2x).
@@ -154,6 +198,9 @@ impl Default for RecognizeOptions {
             rotate_vertical_pages: true,
             allowed_classes: None,
             upscale: false,
+            detect_orientation: false,
+            deskew: false,
+            upscale_small_text: false,
         }
     }
 }
@@ -307,20 +354,52 @@ impl OcrEngine {
         options: &RecognizeOptions,
         timings: &mut StageTimings,
     ) -> Result<PageResult> {
+        self.read_page(page, options, None, timings)
+    }
+
+    /// The recogniser a request uses: the Latin-only copy when it suffices.
+    fn recognizer_for(&self, options: &RecognizeOptions) -> &Recognizer {
+        match (&self.latin_recognizer, options.script, &options.allowed_classes) {
+            (Some(latin), Script::Latin, None) => latin,
+            _ => &self.recognizer,
+        }
+    }
+
+    /// The page pipeline. With `fallback = Some((other, below, margin))`,
+    /// lines read with a mean confidence under `below` are read again by
+    /// `other`'s recogniser, whose reading is kept when its confidence is
+    /// higher by at least `margin`.
+    pub(crate) fn read_page(
+        &self,
+        page: &RgbImage,
+        options: &RecognizeOptions,
+        fallback: Option<(&OcrEngine, f32, f32)>,
+        timings: &mut StageTimings,
+    ) -> Result<PageResult> {
         let clock = Instant::now();
-        let (ww, wh, s) = if options.upscale {
+        let (mut ww, mut wh, mut s) = if options.upscale {
             upscaled_size(page.width(), page.height(), self.config.max_working_side)
         } else {
             self.working_size(page.width(), page.height())
         };
         // Borrow the page unless it has to be scaled (or, below, turned).
         let mut work = if s != 1.0 { Cow::Owned(resize(page, ww, wh)) } else { Cow::Borrowed(page) };
-        let to_page = 1.0 / s;
         timings.decode += clock.elapsed();
-        let detect_side =
+        let mut detect_side =
             if options.upscale { self.detector.config().max_side * 2 } else { self.detector.config().max_side };
 
         let mut boxes = self.detect(&work, detect_side, timings)?;
+        if options.upscale_small_text && !options.upscale {
+            if let Some(factor) = small_text_factor(&boxes) {
+                let clock = Instant::now();
+                (ww, wh, s) = ((ww as f32 * factor).round() as u32, (wh as f32 * factor).round() as u32, s * factor);
+                work = Cow::Owned(resize(page, ww, wh));
+                detect_side = ((detect_side as f32 * factor) as u32).min(self.config.max_working_side);
+                timings.decode += clock.elapsed();
+                boxes = self.detect(&work, detect_side, timings)?;
+            }
+        }
+        let to_page = 1.0 / s;
         let mut rotation = 0;
         if options.rotate_vertical_pages {
             if let Some(turn) = self.vertical_page_turn(&work, &boxes, timings)? {
@@ -335,11 +414,36 @@ impl OcrEngine {
                 boxes = self.detect(&work, detect_side, timings)?;
             }
         }
+        if options.detect_orientation && self.is_upside_down_page(&work, &boxes, timings)? {
+            let clock = Instant::now();
+            let (w, h) = (work.width(), work.height());
+            work = Cow::Owned(image::imageops::rotate180(work.as_ref()));
+            for b in boxes.iter_mut() {
+                b.quad = turn_quad_180(&b.quad, w, h);
+            }
+            rotation = (rotation + 180) % 360;
+            timings.decode += clock.elapsed();
+        }
+        let mut straightened = None;
+        if options.deskew {
+            let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
+            if let Some(angle) =
+                estimate_skew(&quads).filter(|a| (DESKEW_MIN_DEGREES..=DESKEW_MAX_DEGREES).contains(&a.abs()))
+            {
+                let clock = Instant::now();
+                let (turned, rot) = rotate_about_centre(&work, -angle, border_colour(&work));
+                work = Cow::Owned(turned);
+                straightened = Some(rot);
+                timings.decode += clock.elapsed();
+                boxes = self.detect(&work, detect_side, timings)?;
+            }
+        }
 
-        let recognizer = match (&self.latin_recognizer, options.script, &options.allowed_classes) {
-            (Some(latin), Script::Latin, None) => latin,
-            _ => &self.recognizer,
-        };
+        let recognizer = self.recognizer_for(options);
+        let fallback = fallback
+            .filter(|_| options.allowed_classes.is_none())
+            .map(|(other, below, margin)| (other.recognizer_for(options), below, margin))
+            .filter(|(other, ..)| other.config().height == recognizer.config().height);
         let cfg = recognizer.config();
         let mut segments = Vec::with_capacity(boxes.len());
         for b in boxes {
@@ -358,22 +462,55 @@ impl OcrEngine {
                 }
             }
             let clock = Instant::now();
-            let reading = recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
+            let mut reading = recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
+            if let Some((other, below, margin)) = fallback {
+                if reading.confidence() < below && crop.image.width() <= other.config().max_width() {
+                    let second = other.recognize(&crop.image, None)?;
+                    if second.confidence() >= reading.confidence() + margin {
+                        reading = second;
+                    }
+                }
+            }
             timings.recognize += clock.elapsed();
             let clock = Instant::now();
             if !reading.chars.is_empty() && reading.confidence() >= self.config.min_line_confidence {
-                let words = words_from_reading(&crop, &reading, &self.config.layout, to_page);
-                let bbox = BoundingBox::from_quad(&crop.quad.scaled(to_page, to_page));
-                segments.push(Segment { words, bbox });
+                let words = words_from_reading(&crop, &reading, &self.config.layout, 1.0);
+                segments.push(Segment { words, bbox: BoundingBox::from_quad(&crop.quad) });
             }
             timings.postprocess += clock.elapsed();
         }
         let clock = Instant::now();
-        let blocks = assemble(segments, &self.config.layout);
+        let mut blocks = assemble(segments, &self.config.layout);
+        // Back from working pixels (straightened, scaled) to page pixels.
+        map_blocks(&mut blocks, |p| {
+            let p = straightened.as_ref().map_or(p, |r| r.to_source(p));
+            Point::new(p.x * to_page, p.y * to_page)
+        });
         timings.postprocess += clock.elapsed();
         let (width, height) =
             if rotation % 180 == 0 { (page.width(), page.height()) } else { (page.height(), page.width()) };
         Ok(PageResult { width, height, rotation, blocks })
+    }
+
+    /// Whether most of the largest (horizontal) lines read upside down,
+    /// by the mean of the 180° classifier's probabilities.
+    fn is_upside_down_page(&self, work: &RgbImage, boxes: &[DetectedBox], timings: &mut StageTimings) -> Result<bool> {
+        let Some(classifier) = &self.classifier else { return Ok(false) };
+        let clock = Instant::now();
+        let mut largest: Vec<&DetectedBox> = boxes.iter().filter(|b| b.quad.width() >= b.quad.height()).collect();
+        largest.sort_by(|a, b| (b.quad.width() * b.quad.height()).total_cmp(&(a.quad.width() * a.quad.height())));
+        if largest.len() < ORIENTATION_MIN_VOTES {
+            return Ok(false);
+        }
+        let (mut votes, mut counted) = (0.0, 0);
+        for b in largest.into_iter().take(ORIENTATION_VOTES) {
+            if let Some(crop) = crop_line(work, &b.quad, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH * 4) {
+                votes += classifier.upside_down_probability(&crop.image)?;
+                counted += 1;
+            }
+        }
+        timings.classify += clock.elapsed();
+        Ok(counted > 0 && votes / counted as f32 > 0.5)
     }
 
     fn detect(&self, work: &RgbImage, max_side: u32, timings: &mut StageTimings) -> Result<Vec<DetectedBox>> {
@@ -417,6 +554,29 @@ impl OcrEngine {
         timings.classify += clock.elapsed();
         Ok(Some(if counted > 0 && votes / counted as f32 >= 0.5 { 90 } else { 270 }))
     }
+}
+
+/// Lines that vote on whether a page is upside down.
+const ORIENTATION_VOTES: usize = 12;
+/// Pages with fewer lines than this are never turned by 180 degrees: one or
+/// two lines are too few votes (a single upright line of the UW-III corpus
+/// reads as upside down to the classifier).
+const ORIENTATION_MIN_VOTES: usize = 3;
+/// Skew angles (degrees) that [`RecognizeOptions::deskew`] corrects.
+const DESKEW_MIN_DEGREES: f32 = 0.5;
+const DESKEW_MAX_DEGREES: f32 = 10.0;
+
+/// With [`RecognizeOptions::upscale_small_text`]: the enlargement that brings
+/// the median line height to about 1.5x [`SMALL_TEXT_HEIGHT`] (at most 2x),
+/// or `None` when the text is not small (or there are too few lines to tell).
+fn small_text_factor(boxes: &[DetectedBox]) -> Option<f32> {
+    if boxes.len() < 3 {
+        return None;
+    }
+    let mut heights: Vec<f32> = boxes.iter().map(|b| b.quad.height().min(b.quad.width())).collect();
+    heights.sort_by(f32::total_cmp);
+    let median = heights[heights.len() / 2];
+    (median < SMALL_TEXT_HEIGHT).then(|| (1.5 * SMALL_TEXT_HEIGHT / median.max(1.0)).min(2.0))
 }
 
 /// Working size with [`RecognizeOptions::upscale`]: pages under

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accurate;
 pub mod classifier;
 pub mod crop;
 pub mod decode;
@@ -36,12 +37,15 @@ pub mod imageops;
 pub mod languages;
 pub mod layout;
 pub mod model;
+pub mod orientation;
 pub mod recognition;
 pub mod result;
 
+pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};
 pub use decode::{decode_image, DecodeLimits};
 pub use engine::{
-    is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, UPSCALE_TARGET_SIDE,
+    is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, SMALL_TEXT_HEIGHT,
+    UPSCALE_TARGET_SIDE,
 };
 pub use error::{EngineError, Result};
 /// The page image type the engine reads (RGB, 8 bits per channel), and its pixel.

@@ -33,6 +33,16 @@ pub fn engine1() -> &'static OcrEngine {
     })
 }
 
+/// Engine 2 with its own settings, loaded once per test binary.
+pub fn engine2() -> &'static OcrEngine {
+    static ENGINE: OnceLock<OcrEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let set = ModelSet::engine2(models_dir());
+        assert!(set.is_installed(), "Engine 2 models missing in {}: run scripts/fetch-models", models_dir().display());
+        OcrEngine::load(&set, EngineConfig::engine2()).expect("engine 2 loads")
+    })
+}
+
 /// Every `(image, ground truth)` pair of a corpus folder, sorted by name.
 pub fn corpus(folder: &str) -> Vec<(PathBuf, String)> {
     let dir = data_dir().join(folder);
