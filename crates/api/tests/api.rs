@@ -371,3 +371,27 @@ fn languages_follow_what_each_engine_can_read() {
     assert_eq!(message("1", "eng"), None);
     assert_eq!(message("1", "chs"), None);
 }
+
+/// The receipt turned clockwise by `degrees`, as an LZW-compressed RGB TIFF.
+fn turned_receipt(degrees: u16) -> Vec<u8> {
+    let page = ocr_engine::decode_image(&receipt(), &Default::default()).unwrap().remove(0);
+    let turned = ocr_engine::rotate_clockwise(&page, degrees);
+    let mut out = std::io::Cursor::new(Vec::new());
+    tiff::encoder::TiffEncoder::new(&mut out)
+        .unwrap()
+        .with_compression(tiff::encoder::Compression::Lzw)
+        .write_image::<tiff::encoder::colortype::RGB8>(turned.width(), turned.height(), turned.as_raw())
+        .unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn detect_orientation_turns_pages_and_reports_it() {
+    // TextOrientation is the clockwise turn that made the page readable.
+    for (turned, expected) in [(180, "180"), (90, "270")] {
+        let (_, v) = post_file("/parse/image", turned_receipt(turned), &[("detectOrientation", "true")]);
+        let page = &v["ParsedResults"][0];
+        assert_eq!(page["TextOrientation"], expected, "turned {turned}: {v}");
+        assert!(page["ParsedText"].as_str().unwrap().contains("PETALING JAYA"), "turned {turned}: {v}");
+    }
+}

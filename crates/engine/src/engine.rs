@@ -425,7 +425,9 @@ impl OcrEngine {
             timings.decode += clock.elapsed();
         }
         let mut straightened = None;
-        if options.deskew {
+        // A line or two is too little evidence of a page's skew (and each
+        // line's crop is straightened by its own quad anyway).
+        if options.deskew && boxes.len() >= ORIENTATION_MIN_VOTES {
             let quads: Vec<Quad> = boxes.iter().map(|b| b.quad).collect();
             if let Some(angle) =
                 estimate_skew(&quads).filter(|a| (DESKEW_MIN_DEGREES..=DESKEW_MAX_DEGREES).contains(&a.abs()))

@@ -4,8 +4,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use ocr_engine::{
-    decode_image, rotate_clockwise, Block, BoundingBox, Line, OcrEngine, PageResult, RecognizeOptions, RgbImage, Word,
+    decode_image, rotate_clockwise, AccurateEngine, Block, BoundingBox, EngineConfig, Line, OcrEngine, PageResult,
+    RecognizeOptions, RgbImage, Word,
 };
 use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, ReadLimits, TextLayer, TextLine, TextWord};
 
@@ -24,14 +27,41 @@ pub struct PageCounters {
     pub text_pages: AtomicU64,
 }
 
+/// What reads a page: one engine, or engine 3's accurate combination.
+#[derive(Clone)]
+pub enum PageReader {
+    /// A single engine (OCR.space engines 1 and 2).
+    Single(Arc<OcrEngine>),
+    /// Engine 2 with engine 1's second opinion on doubtful lines (engine 3).
+    Accurate(Arc<AccurateEngine>),
+}
+
+impl PageReader {
+    /// Reads one decoded page.
+    pub fn recognize_page(&self, page: &RgbImage, options: &RecognizeOptions) -> ocr_engine::Result<PageResult> {
+        match self {
+            Self::Single(engine) => engine.recognize_page(page, options),
+            Self::Accurate(engine) => engine.recognize_page(page, options),
+        }
+    }
+
+    /// The configuration decoding follows.
+    pub fn config(&self) -> &EngineConfig {
+        match self {
+            Self::Single(engine) => engine.config(),
+            Self::Accurate(engine) => engine.primary().config(),
+        }
+    }
+}
+
 /// What the worker needs to read one document.
 pub struct DocumentJob<'a> {
     /// The uploaded or fetched bytes.
     pub bytes: &'a [u8],
     /// Whether the bytes are a PDF.
     pub is_pdf: bool,
-    /// The engine.
-    pub engine: &'a OcrEngine,
+    /// The engine (or engine combination).
+    pub engine: &'a PageReader,
     /// Per-request options.
     pub options: &'a RecognizeOptions,
     /// The tier's page limit (already checked; the PDF reader re-checks it).

@@ -20,7 +20,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use ocr_engine::languages::DictionaryChars;
-use ocr_engine::OcrEngine;
+use ocr_engine::{AccurateEngine, OcrEngine};
 
 pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
@@ -201,7 +201,12 @@ impl Application {
         .await?;
         links.spawn_sweeper(settings.pdf_sweep_interval);
         let languages = engines.iter().map(|(n, e)| (*n, DictionaryChars::of(e.dictionary()))).collect();
+        let accurate = match (engines.get(&2), engines.get(&1)) {
+            (Some(second), Some(first)) => Some(Arc::new(AccurateEngine::new(second.clone(), first.clone()))),
+            _ => None,
+        };
         let state = AppState {
+            accurate,
             languages: Arc::new(languages),
             links,
             counters: Arc::new(PageCounters::default()),

@@ -106,11 +106,12 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     if pages as i64 > caller.tier.max_pdf_pages {
         return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
     }
-    let engine = state.engine(params.engine).ok_or(ApiError::EngineUnavailable(params.engine))?;
+    let engine = state.reader(params.engine).ok_or(ApiError::EngineUnavailable(params.engine))?;
     let script = state.language_script(params.engine, &params.language)?;
     let options = RecognizeOptions {
         script,
-        classify_lines: params.detect_orientation,
+        detect_orientation: params.detect_orientation,
+        deskew: params.detect_orientation,
         upscale: params.scale,
         ..Default::default()
     };

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ocr_engine::languages::{DictionaryChars, LanguageSupport};
-use ocr_engine::{OcrEngine, Script};
+use ocr_engine::{AccurateEngine, OcrEngine, Script};
 
+use super::document::PageReader;
 use super::error::ApiError;
 
 use super::pool::OcrPool;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub pool: OcrPool,
     /// Keys, tiers and limits.
     pub gate: super::auth::Gatekeeper,
+    /// Engine 3 (engines 2 and 1 combined), when both are installed.
+    pub accurate: Option<Arc<AccurateEngine>>,
     /// What each engine's dictionary covers, for language checks.
     pub languages: Arc<BTreeMap<u8, DictionaryChars>>,
     /// Searchable-PDF links.
@@ -71,6 +74,16 @@ impl AppState {
             }
             None => Err(ApiError::Internal(format!("no language data for '{language}'"))),
         }
+    }
+
+    /// What reads pages for OCR.space engine `number`: engine 3 is engine 2
+    /// with engine 1's second opinion when both are installed (else the one
+    /// that is).
+    pub fn reader(&self, number: u8) -> Option<PageReader> {
+        if let (3, Some(accurate)) = (number, &self.accurate) {
+            return Some(PageReader::Accurate(accurate.clone()));
+        }
+        self.engine(number).map(PageReader::Single)
     }
 
     /// The engine that serves OCR.space engine `number`: engine 3 is served
