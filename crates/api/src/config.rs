@@ -91,6 +91,40 @@ pub struct StorageConfig {
 pub struct ModelsConfig {
     /// Model directory; empty means `$OCR_MODELS_DIR` or `./models`.
     pub dir: PathBuf,
+    /// The model sets, in order (`[[models.set]]`).
+    pub set: Vec<ModelSetConfig>,
+}
+
+/// One `[[models.set]]`: the files of a detector + recogniser (+ classifier)
+/// serving an OCR.space engine number.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSetConfig {
+    /// OCR.space engine number served (1 or 2; 3 combines 2 and 1).
+    pub engine: u8,
+    /// Name for logs.
+    pub name: String,
+    /// Detector file, relative to the models directory.
+    pub detector: PathBuf,
+    /// Recogniser file (its ONNX metadata holds the dictionary).
+    pub recognizer: PathBuf,
+    /// 180° classifier file; empty for none.
+    pub classifier: PathBuf,
+    /// Language codes this set may serve; empty: all its dictionary covers.
+    pub languages: Vec<String>,
+    /// Word-splitting profile: `pp-ocrv4` or `pp-ocrv6`.
+    pub profile: ModelProfile,
+}
+
+/// Engine settings matched to a model generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ModelProfile {
+    /// PP-OCRv4 (and earlier) models.
+    #[serde(rename = "pp-ocrv4")]
+    PpOcrV4,
+    /// PP-OCRv6 models (taller detector boxes: a lower word-gap threshold).
+    #[serde(rename = "pp-ocrv6")]
+    PpOcrV6,
 }
 
 /// `[database]`.

@@ -54,5 +54,6 @@ pub fn load_engine(number: u8, dir: &std::path::Path) -> Result<OcrEngine, CliEr
     if !set.is_installed() {
         return Err(CliError::ModelsMissing { engine: number, dir: dir.display().to_string() });
     }
-    Ok(OcrEngine::load(&set, EngineConfig::default())?)
+    let config = if number == 2 { EngineConfig::engine2() } else { EngineConfig::engine1() };
+    Ok(OcrEngine::load(&set, config)?)
 }

@@ -395,3 +395,29 @@ fn detect_orientation_turns_pages_and_reports_it() {
         assert!(page["ParsedText"].as_str().unwrap().contains("PETALING JAYA"), "turned {turned}: {v}");
     }
 }
+
+/// An operator adds a recogniser for more languages through configuration
+/// alone: here engine 2's recogniser as an extra set of engine 1, for German.
+#[test]
+fn extra_model_sets_serve_the_languages_they_are_configured_for() {
+    let db = TestDb::new(backend_from_env());
+    let mut settings = db.settings();
+    let mut extra = settings.model_sets[0].clone();
+    extra.name = "engine 1 detector + PP-OCRv6 recogniser for German".into();
+    extra.recognizer = "PP-OCRv6_rec_small.onnx".into();
+    extra.languages = vec!["ger".into()];
+    settings.model_sets.push(extra);
+    keep_until_exit(db);
+    let base = common::start(settings, None);
+    let ask = |language: &str| -> Value {
+        let form = reqwest::blocking::multipart::Form::new()
+            .text("language", language.to_string())
+            .part("file", reqwest::blocking::multipart::Part::bytes(line_png()).file_name("line.png"));
+        client().post(format!("{base}/parse/image")).multipart(form).send().unwrap().json().unwrap()
+    };
+    let v = ask("ger");
+    assert_eq!(v["ParsedResults"][0]["ParsedText"].as_str().unwrap().trim(), LINE_TEXT, "{v}");
+    // Polish is covered by that recogniser too, but the set is configured for German only.
+    let v = ask("pol");
+    assert!(v["ErrorMessage"][0].as_str().unwrap().starts_with("E201:"), "{v}");
+}

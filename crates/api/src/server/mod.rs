@@ -6,11 +6,11 @@ mod downloads;
 mod error;
 mod fetch;
 mod input;
+mod models;
 mod parse;
 mod pool;
 mod state;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,12 +25,12 @@ use ocr_engine::{AccurateEngine, OcrEngine};
 pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
+pub use models::{load_engines, Engines, ExtraEngine, LoadedEngines};
 pub use parse::PDF_NOT_IN_PLAN;
 pub use pool::OcrPool;
 pub use state::AppState;
 
 use crate::config::Config;
-use crate::engines::model_set;
 use crate::pdflinks::{LocalDirStorage, PdfLinks};
 use crate::store::Store;
 use document::PageCounters;
@@ -42,6 +42,8 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Directory holding the model files.
     pub models_dir: PathBuf,
+    /// The model sets to load (`[[models.set]]`).
+    pub model_sets: Vec<crate::config::ModelSetConfig>,
     /// Directory for the SQLite file and stored PDFs.
     pub data_dir: PathBuf,
     /// Database URL (`postgres://…` or `sqlite://…`).
@@ -102,6 +104,7 @@ impl Settings {
         Self {
             bind: config.server.bind,
             models_dir,
+            model_sets: config.models.set.clone(),
             data_dir: config.storage.data_dir.clone(),
             database_url: config.database_url(),
             database_connections: config.database.max_connections,
@@ -136,27 +139,6 @@ impl Default for Settings {
     }
 }
 
-/// The loaded OCR engines by OCR.space engine number, shareable between
-/// application instances in one process.
-pub type Engines = Arc<BTreeMap<u8, Arc<OcrEngine>>>;
-
-/// Loads every engine whose models are installed in `models_dir`.
-pub fn load_engines(models_dir: &std::path::Path) -> Result<Engines, ApiError> {
-    let mut engines = BTreeMap::new();
-    for number in [1u8, 2] {
-        let set = model_set(number, models_dir).map_err(|e| ApiError::Internal(e.to_string()))?;
-        if set.is_installed() {
-            let engine = OcrEngine::load(&set, Default::default())?;
-            tracing::info!(engine = number, models = %set.name, "engine loaded");
-            engines.insert(number, Arc::new(engine));
-        }
-    }
-    if engines.is_empty() {
-        return Err(ApiError::Internal(format!("no OCR models in {}: run scripts/fetch-models", models_dir.display())));
-    }
-    Ok(Arc::new(engines))
-}
-
 /// Connects to the database, applies migrations and syncs the
 /// configuration-owned rows (demo key, enterprise limits).
 pub async fn open_store(settings: &Settings) -> Result<Store, ApiError> {
@@ -179,7 +161,7 @@ pub struct Application {
 impl Application {
     /// Loads the engines, opens the database, binds the listener and builds the server.
     pub async fn build(settings: &Settings) -> Result<Self, ApiError> {
-        let engines = load_engines(&settings.models_dir)?;
+        let engines = load_engines(&settings.models_dir, &settings.model_sets)?;
         Self::build_with_engines(settings, engines).await
     }
 
@@ -200,17 +182,18 @@ impl Application {
         )
         .await?;
         links.spawn_sweeper(settings.pdf_sweep_interval);
-        let languages = engines.iter().map(|(n, e)| (*n, DictionaryChars::of(e.dictionary()))).collect();
-        let accurate = match (engines.get(&2), engines.get(&1)) {
+        let languages = engines.primary.iter().map(|(n, e)| (*n, DictionaryChars::of(e.dictionary()))).collect();
+        let accurate = match (engines.primary.get(&2), engines.primary.get(&1)) {
             (Some(second), Some(first)) => Some(Arc::new(AccurateEngine::new(second.clone(), first.clone()))),
             _ => None,
         };
         let state = AppState {
+            models: engines.clone(),
             accurate,
             languages: Arc::new(languages),
             links,
             counters: Arc::new(PageCounters::default()),
-            engines,
+            engines: Arc::new(engines.primary.clone()),
             pool: OcrPool::new(settings.workers, settings.queue, settings.timeout),
             gate: Gatekeeper::new(
                 store,
@@ -259,10 +242,12 @@ impl Application {
 /// Builds every engine's plans on a background thread, then marks the state ready.
 fn spawn_plan_builder(state: &AppState) {
     let engines = state.engines.clone();
+    let extra: Vec<Arc<OcrEngine>> = state.models.extra.iter().map(|e| e.engine.clone()).collect();
     let ready = state.plans_ready.clone();
     std::thread::spawn(move || {
         let started = std::time::Instant::now();
-        for (number, engine) in engines.iter() {
+        let all = engines.iter().map(|(n, e)| (*n, e)).chain(extra.iter().map(|e| (0, e)));
+        for (number, engine) in all {
             if let Err(e) = engine.prepare(&COMMON_PAGE_SIZES) {
                 tracing::error!(engine = number, error = %e, "building model plans failed");
             }

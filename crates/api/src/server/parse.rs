@@ -106,8 +106,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     if pages as i64 > caller.tier.max_pdf_pages {
         return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
     }
-    let engine = state.reader(params.engine).ok_or(ApiError::EngineUnavailable(params.engine))?;
-    let script = state.language_script(params.engine, &params.language)?;
+    let (engine, script) = state.select(params.engine, &params.language)?;
     let options = RecognizeOptions {
         script,
         detect_orientation: params.detect_orientation,

@@ -21,6 +21,8 @@ pub struct AppState {
     pub pool: OcrPool,
     /// Keys, tiers and limits.
     pub gate: super::auth::Gatekeeper,
+    /// Every loaded model set (the primary ones are also in `engines`).
+    pub models: super::models::Engines,
     /// Engine 3 (engines 2 and 1 combined), when both are installed.
     pub accurate: Option<Arc<AccurateEngine>>,
     /// What each engine's dictionary covers, for language checks.
@@ -49,31 +51,50 @@ impl AppState {
         }
     }
 
-    /// How engine `number` reads `language`, judged from its dictionary's
-    /// coverage of the language's letters; an unsupported pair is an E201
-    /// error naming what is missing and which engines would read it.
-    pub fn language_script(&self, number: u8, language: &str) -> Result<Script, ApiError> {
+    /// What reads `language` for OCR.space engine `number`, and with which
+    /// script: the engine itself when its dictionary covers the language
+    /// (and its configured languages allow it), else an extra model set of
+    /// the same engine that does; otherwise an E201 error naming what is
+    /// missing and which engines would read it.
+    pub fn select(&self, number: u8, language: &str) -> Result<(PageReader, Script), ApiError> {
         let serving = self.serving(number).ok_or(ApiError::EngineUnavailable(number))?;
-        let support_of = |n: &u8| self.languages.get(n).and_then(|chars| chars.support(language).ok());
-        match support_of(&serving) {
-            Some(LanguageSupport::Supported { script, .. }) => Ok(script),
-            Some(LanguageSupport::Unsupported { coverage, missing }) => {
-                let others: Vec<String> = self
-                    .languages
-                    .keys()
-                    .filter(|n| support_of(n).is_some_and(|s| s.is_supported()))
-                    .map(|n| n.to_string())
-                    .collect();
-                Err(ApiError::UnsupportedLanguage {
-                    engine: number,
-                    language: language.to_string(),
-                    coverage_percent: (coverage * 100.0).round() as u32,
-                    missing: missing.iter().map(char::to_string).collect::<Vec<_>>().join(" "),
-                    engines_that_read_it: others,
-                })
-            }
-            None => Err(ApiError::Internal(format!("no language data for '{language}'"))),
+        let allowed = |list: &[String]| list.is_empty() || list.iter().any(|l| l == language);
+        let primary_allows = |n: &u8| self.models.primary_languages.get(n).is_none_or(|l| allowed(l));
+        let support_of =
+            |n: &u8| self.languages.get(n).and_then(|chars| chars.support(language).ok()).filter(|_| primary_allows(n));
+        if let Some(LanguageSupport::Supported { script, .. }) = support_of(&serving) {
+            let reader = self.reader(number).ok_or(ApiError::EngineUnavailable(number))?;
+            return Ok((reader, script));
         }
+        let extra_script = |e: &super::models::ExtraEngine| match e.chars.support(language) {
+            Ok(LanguageSupport::Supported { script, .. }) if allowed(&e.languages) => Some(script),
+            _ => None,
+        };
+        if let Some((extra, script)) =
+            self.models.extra.iter().filter(|e| e.number == serving).find_map(|e| extra_script(e).map(|s| (e, s)))
+        {
+            return Ok((PageReader::Single(extra.engine.clone()), script));
+        }
+        let mut others: Vec<String> = self
+            .languages
+            .keys()
+            .filter(|n| support_of(n).is_some_and(|s| s.is_supported()))
+            .chain(self.models.extra.iter().filter(|e| extra_script(e).is_some()).map(|e| &e.number))
+            .map(|n| n.to_string())
+            .collect();
+        others.sort();
+        others.dedup();
+        let (coverage, missing) = match support_of(&serving) {
+            Some(LanguageSupport::Unsupported { coverage, missing }) => (coverage, missing),
+            _ => (0.0, Vec::new()),
+        };
+        Err(ApiError::UnsupportedLanguage {
+            engine: number,
+            language: language.to_string(),
+            coverage_percent: (coverage * 100.0).round() as u32,
+            missing: missing.iter().map(char::to_string).collect::<Vec<_>>().join(" "),
+            engines_that_read_it: others,
+        })
     }
 
     /// What reads pages for OCR.space engine `number`: engine 3 is engine 2
