@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use ocr_engine::languages::DictionaryChars;
-use ocr_engine::{AccurateEngine, OcrEngine};
+use ocr_engine::AccurateEngine;
 
 pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
@@ -182,7 +181,6 @@ impl Application {
         )
         .await?;
         links.spawn_sweeper(settings.pdf_sweep_interval);
-        let languages = engines.primary.iter().map(|(n, e)| (*n, DictionaryChars::of(e.dictionary()))).collect();
         let accurate = match (engines.primary.get(&2), engines.primary.get(&1)) {
             (Some(second), Some(first)) => Some(Arc::new(AccurateEngine::new(second.clone(), first.clone()))),
             _ => None,
@@ -190,10 +188,8 @@ impl Application {
         let state = AppState {
             models: engines.clone(),
             accurate,
-            languages: Arc::new(languages),
             links,
             counters: Arc::new(PageCounters::default()),
-            engines: Arc::new(engines.primary.clone()),
             pool: OcrPool::new(settings.workers, settings.queue, settings.timeout),
             gate: Gatekeeper::new(
                 store,
@@ -241,12 +237,12 @@ impl Application {
 
 /// Builds every engine's plans on a background thread, then marks the state ready.
 fn spawn_plan_builder(state: &AppState) {
-    let engines = state.engines.clone();
-    let extra: Vec<Arc<OcrEngine>> = state.models.extra.iter().map(|e| e.engine.clone()).collect();
+    let models = state.models.clone();
     let ready = state.plans_ready.clone();
     std::thread::spawn(move || {
         let started = std::time::Instant::now();
-        let all = engines.iter().map(|(n, e)| (*n, e)).chain(extra.iter().map(|e| (0, e)));
+        let extra = models.extra.iter().map(|e| (e.number, &e.engine));
+        let all = models.primary.iter().map(|(n, e)| (*n, e)).chain(extra);
         for (number, engine) in all {
             if let Err(e) = engine.prepare(&COMMON_PAGE_SIZES) {
                 tracing::error!(engine = number, error = %e, "building model plans failed");
@@ -280,7 +276,7 @@ async fn health() -> HttpResponse {
 }
 
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let engines: Vec<u8> = state.engines.keys().copied().collect();
+    let engines: Vec<u8> = state.models.primary.keys().copied().collect();
     if let Err(e) = state.gate.store().ping().await {
         tracing::warn!(error = %e, "readiness: database unreachable");
         return HttpResponse::ServiceUnavailable()

@@ -32,6 +32,8 @@ pub struct LoadedEngines {
     pub primary: BTreeMap<u8, Arc<OcrEngine>>,
     /// Codes each primary set may serve (empty: all its dictionary covers).
     pub primary_languages: BTreeMap<u8, Vec<String>>,
+    /// What each primary set's dictionary covers.
+    pub primary_chars: BTreeMap<u8, DictionaryChars>,
     /// Further sets, in configuration order.
     pub extra: Vec<ExtraEngine>,
 }
@@ -49,7 +51,12 @@ fn engine_config(profile: ModelProfile) -> EngineConfig {
 
 /// Loads every configured set whose files are present in `models_dir`.
 pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engines, ApiError> {
-    let mut loaded = LoadedEngines { primary: BTreeMap::new(), primary_languages: BTreeMap::new(), extra: Vec::new() };
+    let mut loaded = LoadedEngines {
+        primary: BTreeMap::new(),
+        primary_languages: BTreeMap::new(),
+        primary_chars: BTreeMap::new(),
+        extra: Vec::new(),
+    };
     for set in sets {
         if !matches!(set.engine, 1 | 2) {
             return Err(ApiError::Internal(format!(
@@ -69,9 +76,9 @@ pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engine
         }
         let engine = Arc::new(OcrEngine::load(&files, engine_config(set.profile))?);
         tracing::info!(engine = set.engine, models = %set.name, "model set loaded");
+        let chars = DictionaryChars::of(engine.dictionary());
         match loaded.primary.entry(set.engine) {
             std::collections::btree_map::Entry::Occupied(_) => {
-                let chars = DictionaryChars::of(engine.dictionary());
                 loaded.extra.push(ExtraEngine {
                     number: set.engine,
                     name: set.name.clone(),
@@ -83,6 +90,7 @@ pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engine
             std::collections::btree_map::Entry::Vacant(slot) => {
                 slot.insert(engine);
                 loaded.primary_languages.insert(set.engine, set.languages.clone());
+                loaded.primary_chars.insert(set.engine, chars);
             }
         }
     }

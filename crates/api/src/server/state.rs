@@ -1,10 +1,9 @@
 //! Shared application state: the loaded engines and the worker pool.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ocr_engine::languages::{DictionaryChars, LanguageSupport};
+use ocr_engine::languages::LanguageSupport;
 use ocr_engine::{AccurateEngine, OcrEngine, Script};
 
 use super::document::PageReader;
@@ -15,18 +14,14 @@ use super::pool::OcrPool;
 /// What every request handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// Loaded engines by OCR.space engine number (1, 2).
-    pub engines: Arc<BTreeMap<u8, Arc<OcrEngine>>>,
     /// The OCR worker pool.
     pub pool: OcrPool,
     /// Keys, tiers and limits.
     pub gate: super::auth::Gatekeeper,
-    /// Every loaded model set (the primary ones are also in `engines`).
+    /// Every loaded model set: the engine of each number, and extra sets.
     pub models: super::models::Engines,
     /// Engine 3 (engines 2 and 1 combined), when both are installed.
     pub accurate: Option<Arc<AccurateEngine>>,
-    /// What each engine's dictionary covers, for language checks.
-    pub languages: Arc<BTreeMap<u8, DictionaryChars>>,
     /// Searchable-PDF links.
     pub links: crate::pdflinks::PdfLinks,
     /// Pages read per path.
@@ -46,8 +41,8 @@ impl AppState {
     /// The number of the installed engine that serves OCR.space engine `number`.
     fn serving(&self, number: u8) -> Option<u8> {
         match number {
-            3 => [2, 1].into_iter().find(|n| self.engines.contains_key(n)),
-            n => self.engines.contains_key(&n).then_some(n),
+            3 => [2, 1].into_iter().find(|n| self.models.primary.contains_key(n)),
+            n => self.models.primary.contains_key(&n).then_some(n),
         }
     }
 
@@ -60,8 +55,13 @@ impl AppState {
         let serving = self.serving(number).ok_or(ApiError::EngineUnavailable(number))?;
         let allowed = |list: &[String]| list.is_empty() || list.iter().any(|l| l == language);
         let primary_allows = |n: &u8| self.models.primary_languages.get(n).is_none_or(|l| allowed(l));
-        let support_of =
-            |n: &u8| self.languages.get(n).and_then(|chars| chars.support(language).ok()).filter(|_| primary_allows(n));
+        let support_of = |n: &u8| {
+            self.models
+                .primary_chars
+                .get(n)
+                .and_then(|chars| chars.support(language).ok())
+                .filter(|_| primary_allows(n))
+        };
         if let Some(LanguageSupport::Supported { script, .. }) = support_of(&serving) {
             let reader = self.reader(number).ok_or(ApiError::EngineUnavailable(number))?;
             return Ok((reader, script));
@@ -76,7 +76,8 @@ impl AppState {
             return Ok((PageReader::Single(extra.engine.clone()), script));
         }
         let mut others: Vec<String> = self
-            .languages
+            .models
+            .primary_chars
             .keys()
             .filter(|n| support_of(n).is_some_and(|s| s.is_supported()))
             .chain(self.models.extra.iter().filter(|e| extra_script(e).is_some()).map(|e| &e.number))
@@ -110,6 +111,6 @@ impl AppState {
     /// The engine that serves OCR.space engine `number`: engine 3 is served
     /// by engine 2 when installed (the accurate mode), else by engine 1.
     pub fn engine(&self, number: u8) -> Option<Arc<OcrEngine>> {
-        self.serving(number).and_then(|n| self.engines.get(&n).cloned())
+        self.serving(number).and_then(|n| self.models.primary.get(&n).cloned())
     }
 }
