@@ -12,12 +12,10 @@
 //! [`AccurateEngine::second_opinion_margin`].
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use image::RgbImage;
 
-use crate::decode::decode_image;
-use crate::engine::{ModelSet, OcrEngine, RecognizeOptions, StageTimings};
+use crate::engine::{read_every_page, ModelSet, OcrEngine, RecognizeOptions, StageTimings};
 use crate::result::PageResult;
 use crate::{EngineConfig, Result};
 
@@ -97,15 +95,9 @@ impl AccurateEngine {
         bytes: &[u8],
         options: &RecognizeOptions,
     ) -> Result<(Vec<PageResult>, StageTimings)> {
-        let mut timings = StageTimings::default();
-        let start = Instant::now();
-        let pages = decode_image(bytes, &self.primary.config().decode)?;
-        timings.decode += start.elapsed();
-        let mut results = Vec::with_capacity(pages.len());
-        for page in &pages {
-            results.push(self.recognize_page_timed(page, options, &mut timings)?);
-        }
-        Ok((results, timings))
+        read_every_page(bytes, &self.primary.config().decode, |page, timings| {
+            self.recognize_page_timed(page, options, timings)
+        })
     }
 
     /// Reads one decoded page.

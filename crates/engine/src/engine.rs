@@ -149,6 +149,24 @@ pub fn is_latin_symbol(symbol: &str) -> bool {
     })
 }
 
+/// Decodes every page of `bytes` within `limits` and reads each with
+/// `read`, timing the decoding too (shared by the engines' `recognize_bytes`).
+pub(crate) fn read_every_page(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    mut read: impl FnMut(&RgbImage, &mut StageTimings) -> Result<PageResult>,
+) -> Result<(Vec<PageResult>, StageTimings)> {
+    let mut timings = StageTimings::default();
+    let start = Instant::now();
+    let pages = decode_image(bytes, limits)?;
+    timings.decode += start.elapsed();
+    let mut results = Vec::with_capacity(pages.len());
+    for page in &pages {
+        results.push(read(page, &mut timings)?);
+    }
+    Ok((results, timings))
+}
+
 /// Per-request choices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecognizeOptions {
@@ -322,15 +340,7 @@ impl OcrEngine {
         bytes: &[u8],
         options: &RecognizeOptions,
     ) -> Result<(Vec<PageResult>, StageTimings)> {
-        let mut timings = StageTimings::default();
-        let start = Instant::now();
-        let pages = decode_image(bytes, &self.config.decode)?;
-        timings.decode += start.elapsed();
-        let mut results = Vec::with_capacity(pages.len());
-        for page in &pages {
-            results.push(self.recognize_page_timed(page, options, &mut timings)?);
-        }
-        Ok((results, timings))
+        read_every_page(bytes, &self.config.decode, |page, timings| self.recognize_page_timed(page, options, timings))
     }
 
     /// Reads one decoded page.
