@@ -14,9 +14,13 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// A file of the shared corpus (`../shared/data` or `$OCR_DATA_DIR`).
+/// A file of the shared corpus (`$OCR_DATA_DIR`, else `../shared/data`
+/// beside the repository); when the corpus is absent the test fails with
+/// one sentence saying what to set.
 pub fn data(path: &str) -> PathBuf {
-    std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data")).join(path)
+    let dir = std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data"));
+    assert!(dir.is_dir(), "the test corpus is not at {}: set OCR_DATA_DIR to the folder holding receipts/ and lines/ (default: ../shared/data beside the repository)", dir.display());
+    dir.join(path)
 }
 
 /// The models directory.

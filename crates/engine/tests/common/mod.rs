@@ -18,9 +18,13 @@ pub fn models_dir() -> PathBuf {
     std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("models"))
 }
 
-/// Corpus directory: `$OCR_DATA_DIR` or `<workspace>/../shared/data`.
+/// Corpus directory: `$OCR_DATA_DIR` or `<workspace>/../shared/data`; when
+/// it is absent the test fails with one sentence saying what to set.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared/data"))
+    let dir =
+        std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared/data"));
+    assert!(dir.is_dir(), "the test corpus is not at {}: set OCR_DATA_DIR to the folder holding receipts/ and lines/ (default: ../shared/data beside the repository)", dir.display());
+    dir
 }
 
 /// Engine 1, loaded once per test binary.

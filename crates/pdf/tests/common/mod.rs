@@ -15,9 +15,17 @@ pub fn shared_dir() -> PathBuf {
     }
 }
 
+/// The shared corpus: `$OCR_DATA_DIR`, else `data/` in [`shared_dir`]; when
+/// it is absent the test fails with one sentence saying what to set.
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("OCR_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| shared_dir().join("data"));
+    assert!(dir.is_dir(), "the test corpus is not at {}: set OCR_DATA_DIR to the folder holding receipts/ and lines/ (default: ../shared/data beside the repository)", dir.display());
+    dir
+}
+
 /// Path of receipt `NNN.jpg`.
 pub fn receipt_path(n: u32) -> PathBuf {
-    shared_dir().join(format!("data/receipts/{n}.jpg"))
+    data_dir().join(format!("receipts/{n}.jpg"))
 }
 
 /// Bytes of receipt `NNN.jpg`.
@@ -30,7 +38,7 @@ pub fn receipt_jpeg(n: u32) -> Vec<u8> {
 /// up to `max` lines that do not share a row with another, each split into
 /// words whose widths are proportional to their lengths.
 pub fn receipt_lines(n: u32, max: usize) -> Vec<TextLine> {
-    let path = shared_dir().join(format!("data/receipts/{n}.lines.json"));
+    let path = data_dir().join(format!("receipts/{n}.lines.json"));
     let text = std::fs::read_to_string(&path).expect("lines.json");
     let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let mut lines = Vec::new();
