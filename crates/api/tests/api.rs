@@ -187,7 +187,17 @@ fn bad_inputs_get_clear_errors() {
 
     let (_, v) = post_file("/parse/image", b"this is no image".to_vec(), &[]);
     assert_eq!(v["ErrorMessage"][0], "Unable to recognize the file type");
-    assert!(v["ErrorMessage"][1].as_str().unwrap().starts_with("E216:"));
+    let e216 = v["ErrorMessage"][1].as_str().unwrap();
+    assert!(e216.starts_with("E216:Unable to detect the file extension"), "{e216}");
+    assert!(e216.ends_with("The file looks like plain text."), "{e216}");
+    // A declared type the content contradicts is named, not "no 'file type' provided".
+    let (_, v) = post_file("/parse/image", b"this is no image".to_vec(), &[("filetype", "PNG")]);
+    assert_eq!(
+        v["ErrorMessage"][1],
+        "E216:The file looks like plain text, not a PNG file as the 'filetype' parameter says. Please provide a JPEG, PNG, GIF, BMP, WebP, TIFF or PDF file."
+    );
+    let (_, v) = post_file("/parse/image", b"PK\x03\x04\x14\x00\x06\x00word/document.xml".to_vec(), &[]);
+    assert!(v["ErrorMessage"][1].as_str().unwrap().contains("The file looks like a ZIP archive"), "{v}");
 
     let (_, v) = post_file("/parse/image", vec![0u8; 1024 * 1024 + 1], &[]);
     assert_eq!(

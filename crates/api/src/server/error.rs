@@ -25,8 +25,13 @@ pub enum ApiError {
     #[error("Not a valid base64 image.")]
     BadBase64,
     /// The bytes are no supported file type.
-    #[error("{}", UNKNOWN_FILE_TYPE[0])]
-    UnknownFileType,
+    #[error("{}: the file looks like {detected}", UNKNOWN_FILE_TYPE[0])]
+    UnknownFileType {
+        /// What the content looks like ([`crate::content::describe`]).
+        detected: String,
+        /// The `filetype` the request declared, upper-case (`PNG`).
+        declared: Option<String>,
+    },
     /// A supported container this server cannot read yet.
     #[error("{0}")]
     Unsupported(String),
@@ -139,7 +144,7 @@ impl ApiError {
             Self::Timeout => 6,
             Self::Engine(_)
             | Self::BadBase64
-            | Self::UnknownFileType
+            | Self::UnknownFileType { .. }
             | Self::FileTooLarge { .. }
             | Self::PageLimit { .. }
             | Self::Pdf(_)
@@ -152,7 +157,15 @@ impl ApiError {
     pub fn messages(&self) -> Vec<String> {
         match self {
             Self::Params(e) => e.messages(),
-            Self::UnknownFileType => UNKNOWN_FILE_TYPE.iter().map(|s| s.to_string()).collect(),
+            Self::UnknownFileType { detected, declared } => {
+                let e216 = match declared {
+                    None => format!("{} The file looks like {detected}.", UNKNOWN_FILE_TYPE[1]),
+                    Some(kind) => format!(
+                        "E216:The file looks like {detected}, not a {kind} file as the 'filetype' parameter says. Please provide a JPEG, PNG, GIF, BMP, WebP, TIFF or PDF file."
+                    ),
+                };
+                vec![UNKNOWN_FILE_TYPE[0].to_string(), e216]
+            }
             other => vec![other.to_string()],
         }
     }

@@ -170,5 +170,8 @@ fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiErr
     if declared == Some(FileType::Pdf) {
         return Err(ApiError::Pdf(ocr_pdf::PdfError::Malformed("the file has no PDF header".into())));
     }
-    Err(ApiError::UnknownFileType)
+    Err(ApiError::UnknownFileType {
+        detected: crate::content::describe(bytes),
+        declared: declared.map(|kind| format!("{kind:?}").to_ascii_uppercase()),
+    })
 }
