@@ -1,14 +1,17 @@
 //! Image decoding with limits: JPEG, PNG, GIF (every frame), BMP, WebP and
 //! TIFF (every page), EXIF orientation applied, transparency flattened onto
-//! white, and a pixel budget checked from the header before any pixel buffer
-//! is allocated.
+//! white, and pixel budgets (per page, and for all pages together) checked
+//! from the headers before any pixel buffer is allocated.
+//!
+//! [`for_each_page`] decodes one page at a time, so a multi-page input never
+//! holds more than one decoded page; GIF frames are composited onto one RGB
+//! canvas that is reused from frame to frame. [`decode_image`] collects
+//! every page.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
-use image::{
-    codecs::gif::GifDecoder, AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb, RgbImage,
-    RgbaImage,
-};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Rgb, RgbImage, RgbaImage};
 
 use crate::{EngineError, Result};
 
@@ -21,13 +24,17 @@ pub struct DecodeLimits {
     pub max_pages: usize,
     /// Smallest accepted width and height, in pixels.
     pub min_side: u32,
+    /// Largest number of pixels of all pages or frames together (a GIF
+    /// frame counts its whole canvas), charged before each page is decoded.
+    pub max_total_pixels: u64,
 }
 
 impl Default for DecodeLimits {
     /// 64 megapixels per page (an A4 page scanned at 600 dpi is 35 MP),
-    /// 999 pages, at least 8 pixels per side.
+    /// 999 pages, at least 8 pixels per side, 1 billion pixels in all
+    /// (115 A4 pages at 300 dpi).
     fn default() -> Self {
-        Self { max_pixels: 64_000_000, max_pages: 999, min_side: 8 }
+        Self { max_pixels: 64_000_000, max_pages: 999, min_side: 8, max_total_pixels: 1_000_000_000 }
     }
 }
 
@@ -80,14 +87,59 @@ impl ImageKind {
 /// frame. Errors are typed: empty input, unknown format, corrupt data, or a
 /// limit exceeded (checked from the header, before allocation).
 pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>> {
+    let mut pages = Vec::new();
+    for_each_page(bytes, limits, |_, page| {
+        pages.push(page.into_owned());
+        Ok(())
+    })?;
+    Ok(pages)
+}
+
+/// Decodes the pages or frames of an image file one at a time, calling
+/// `read(index, page)` with each (0-based) before the next is decoded, and
+/// returns the number of pages. Limits are as for [`decode_image`]; the
+/// pixels of all pages together are charged against
+/// [`DecodeLimits::max_total_pixels`] before each page is decoded, and the
+/// current [`crate::cancel`] token is checked between pages. An error from
+/// `read` stops decoding and is returned.
+pub fn for_each_page(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    mut read: impl FnMut(usize, Cow<'_, RgbImage>) -> Result<()>,
+) -> Result<usize> {
     if bytes.is_empty() {
         return Err(EngineError::EmptyInput);
     }
     let kind = ImageKind::sniff(bytes).ok_or(EngineError::UnsupportedFormat)?;
+    let mut budget = Budget { used: 0, limits };
     match kind {
-        ImageKind::Tiff => decode_tiff(bytes, limits),
-        ImageKind::Gif => decode_gif(bytes, limits),
-        _ => decode_single(bytes, kind, limits).map(|page| vec![page]),
+        ImageKind::Tiff => decode_tiff(bytes, &mut budget, &mut read),
+        ImageKind::Gif => crate::gif_frames::decode_gif(bytes, &mut budget, &mut read),
+        _ => {
+            let page = decode_single(bytes, kind, &mut budget)?;
+            read(0, Cow::Owned(page))?;
+            Ok(1)
+        }
+    }
+}
+
+/// The pixels charged so far for one input, against its limits.
+pub(crate) struct Budget<'l> {
+    used: u64,
+    pub(crate) limits: &'l DecodeLimits,
+}
+
+impl Budget<'_> {
+    /// Checks a page of `width` × `height` (per-page limits) and charges it
+    /// to the total; checks the cancellation token too.
+    pub(crate) fn charge(&mut self, width: u32, height: u32) -> Result<()> {
+        crate::cancel::checkpoint()?;
+        check_size(width, height, self.limits)?;
+        self.used = self.used.saturating_add(u64::from(width) * u64::from(height));
+        if self.used > self.limits.max_total_pixels {
+            return Err(EngineError::TotalPixels { limit: self.limits.max_total_pixels });
+        }
+        Ok(())
     }
 }
 
@@ -167,7 +219,7 @@ fn count_gif_frames(bytes: &[u8]) -> Result<usize> {
     Ok(frames)
 }
 
-fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
+pub(crate) fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<()> {
     if width as u64 * height as u64 > limits.max_pixels {
         return Err(EngineError::TooManyPixels { width, height, limit: limits.max_pixels });
     }
@@ -184,11 +236,12 @@ fn decoder_limits(limits: &DecodeLimits) -> image::Limits {
     l
 }
 
-fn decode_error(e: impl std::fmt::Display) -> EngineError {
+pub(crate) fn decode_error(e: impl std::fmt::Display) -> EngineError {
     EngineError::Decode(e.to_string())
 }
 
-fn decode_single(bytes: &[u8], kind: ImageKind, limits: &DecodeLimits) -> Result<RgbImage> {
+fn decode_single(bytes: &[u8], kind: ImageKind, budget: &mut Budget<'_>) -> Result<RgbImage> {
+    let limits = budget.limits;
     if kind == ImageKind::Jpeg && !has_jpeg_end_marker(bytes) {
         // The JPEG decoder fills missing data with grey instead of failing.
         return Err(EngineError::Decode("truncated JPEG: no end-of-image marker".into()));
@@ -197,7 +250,7 @@ fn decode_single(bytes: &[u8], kind: ImageKind, limits: &DecodeLimits) -> Result
     reader.limits(decoder_limits(limits));
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
-    check_size(width, height, limits)?;
+    budget.charge(width, height)?;
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
     image.apply_orientation(orientation);
@@ -230,46 +283,33 @@ fn flatten_rgba(rgba: &RgbaImage) -> RgbImage {
     })
 }
 
-fn decode_gif(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>> {
-    let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
-    decoder.set_limits(decoder_limits(limits)).map_err(decode_error)?;
-    let (width, height) = decoder.dimensions();
-    check_size(width, height, limits)?;
-    let mut pages = Vec::new();
-    for frame in decoder.into_frames() {
-        let frame = frame.map_err(decode_error)?;
-        if pages.len() == limits.max_pages {
-            return Err(EngineError::TooManyPages { limit: limits.max_pages });
-        }
-        pages.push(flatten_rgba(frame.buffer()));
-    }
-    if pages.is_empty() {
-        return Err(EngineError::Decode("the GIF has no frames".into()));
-    }
-    Ok(pages)
-}
-
-fn decode_tiff(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>> {
+fn decode_tiff(
+    bytes: &[u8],
+    budget: &mut Budget<'_>,
+    read: &mut dyn FnMut(usize, Cow<'_, RgbImage>) -> Result<()>,
+) -> Result<usize> {
+    let limits = budget.limits;
     let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(decode_error)?;
     let mut tiff_limits = tiff::decoder::Limits::default();
     tiff_limits.decoding_buffer_size = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
     decoder = decoder.with_limits(tiff_limits);
-    let mut pages = Vec::new();
+    let mut index = 0;
     loop {
-        if pages.len() == limits.max_pages {
+        if index == limits.max_pages {
             return Err(EngineError::TooManyPages { limit: limits.max_pages });
         }
         let (width, height) = decoder.dimensions().map_err(decode_error)?;
-        check_size(width, height, limits)?;
+        budget.charge(width, height)?;
         let color = decoder.colortype().map_err(decode_error)?;
         let data = decoder.read_image().map_err(decode_error)?;
-        pages.push(tiff_to_rgb(width, height, color, data)?);
+        read(index, Cow::Owned(tiff_to_rgb(width, height, color, data)?))?;
+        index += 1;
         if !decoder.more_images() {
             break;
         }
         decoder.next_image().map_err(decode_error)?;
     }
-    Ok(pages)
+    Ok(index)
 }
 
 /// Converts one decoded TIFF page to RGB. 16-bit samples keep their high

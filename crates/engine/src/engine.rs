@@ -459,6 +459,7 @@ impl OcrEngine {
         let cfg = recognizer.config();
         let mut segments = Vec::with_capacity(boxes.len());
         for b in boxes {
+            crate::cancel::checkpoint()?;
             let clock = Instant::now();
             let Some(mut crop) = crop_line(&work, &b.quad, cfg.height, cfg.max_width()) else { continue };
             timings.recognize += clock.elapsed();

@@ -44,6 +44,16 @@ pub enum EngineError {
         /// The configured maximum number of pages.
         limit: usize,
     },
+    /// All pages or frames of the input together have more pixels than
+    /// allowed (counted before each page is allocated).
+    #[error("the input's pages need more than {limit} pixels in total")]
+    TotalPixels {
+        /// The configured budget for all pages of one input.
+        limit: u64,
+    },
+    /// The job was cancelled (see [`crate::cancel`]): its request timed out or went away.
+    #[error("the OCR job was cancelled")]
+    Cancelled,
     /// A model file is missing or cannot be loaded.
     #[error("cannot load model {path}: {reason}")]
     ModelLoad {

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod accurate;
+pub mod cancel;
 pub mod classifier;
 pub mod crop;
 pub mod decode;
@@ -33,6 +34,7 @@ pub mod engine;
 mod error;
 pub mod eval;
 pub mod geometry;
+mod gif_frames;
 pub mod imageops;
 pub mod languages;
 pub mod layout;
@@ -42,7 +44,7 @@ pub mod recognition;
 pub mod result;
 
 pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};
-pub use decode::{decode_image, DecodeLimits};
+pub use decode::{decode_image, for_each_page, DecodeLimits};
 pub use engine::{
     is_latin_symbol, EngineConfig, ModelSet, OcrEngine, RecognizeOptions, Script, StageTimings, SMALL_TEXT_HEIGHT,
     UPSCALE_TARGET_SIDE,

@@ -70,6 +70,26 @@ pub enum PdfError {
         /// The limit that was hit, in bytes.
         limit: u64,
     },
+    /// A page would make the interpreter run more operators (with nested
+    /// Form XObjects expanded) or drawing calls than
+    /// [`ReadLimits::max_operations`](crate::ReadLimits::max_operations) allows.
+    #[error("page {page} needs more than {limit} drawing operations (nested or repeated forms)")]
+    TooMuchWork {
+        /// 1-based page number.
+        page: usize,
+        /// The limit.
+        limit: u64,
+    },
+    /// The pages decoded so far and the next one together have more pixels
+    /// than [`ReadLimits::max_total_pixels`](crate::ReadLimits::max_total_pixels).
+    #[error("the document's pages need more than {max} pixels in total")]
+    PixelBudget {
+        /// The limit on the pixels of all pages together.
+        max: u64,
+    },
+    /// The caller's cancellation flag was set (the request timed out or went away).
+    #[error("reading the PDF was cancelled")]
+    Cancelled,
     /// Interpreting or rendering a page failed (the renderer gave up or panicked).
     #[error("page {page} could not be rendered: {reason}")]
     Render {

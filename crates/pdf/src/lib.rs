@@ -49,11 +49,21 @@
 //!    [`ReadLimits::dpi`] to RGB pixels on white. A page with no content at
 //!    all gives an empty [`InputPage::Text`].
 //!
+//! [`PdfReader`] reads the pages one at a time (so a caller holds one page's
+//! pixels at a time), and its methods take a cancellation flag.
+//!
 //! Input is bounded by [`ReadLimits`]. Before any page is interpreted the
-//! page count is checked, and every Flate stream is inflated once into a
-//! scratch buffer to refuse decompression bombs; images are checked against
-//! the pixel limit (by their dictionary and, for JPEGs, their own header)
-//! before they are decoded or a page is rendered. Files encrypted with an
+//! page count is checked, and every stream is decoded once through its
+//! whole filter chain (Flate, LZW, RunLength, ASCIIHex, ASCII85) with
+//! streaming decoders, every stage counted against a limit, to refuse
+//! decompression bombs (inline images are checked when drawn). Before a page
+//! is interpreted, its operators with every Form XObject expanded are
+//! counted (memoised, so nested forms drawing each other cost nothing to
+//! count) against a work budget, and while it is interpreted every drawing
+//! call is charged to the same budget. Images are checked against the
+//! per-page pixel limit (by their dictionary and, for JPEGs, their own
+//! header) and every page's pixels against a total for the document before
+//! they are decoded or a page is rendered. Files encrypted with an
 //! empty user password are read; ones that need a password, damaged files and
 //! oversized pages give a [`PdfError`]. Third-party parsing and rendering run
 //! under `catch_unwind`, so malformed input gives an error, never a panic
@@ -61,7 +71,7 @@
 //!
 //! Known limits: text is extracted in content-stream order (no column
 //! detection), glyph boxes assume an ascent/descent of 0.8/−0.2 em, and
-//! LZW-compressed streams are not checked for decompression bombs.
+//! rasterising a page (once its work has been measured) cannot be cancelled.
 #![forbid(unsafe_code)]
 
 mod error;
@@ -73,6 +83,6 @@ mod writer;
 
 pub use error::PdfError;
 pub use image::{ImageData, PageImage, DEFAULT_DPI};
-pub use reader::{page_count, read_pages, render_page, InputPage, ReadLimits};
+pub use reader::{page_count, read_pages, render_page, InputPage, PdfReader, ReadLimits};
 pub use text::{TextLine, TextWord};
 pub use writer::{write_searchable_pdf, PdfPage, TextLayer};

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
+use ocr_engine::decode::count_pages;
 use ocr_engine::{
-    decode_image, rotate_clockwise, AccurateEngine, Block, BoundingBox, EngineConfig, Line, OcrEngine, PageResult,
-    RecognizeOptions, RgbImage, Word,
+    decode_image, for_each_page, rotate_clockwise, AccurateEngine, Block, BoundingBox, EngineConfig, Line, OcrEngine,
+    PageResult, RecognizeOptions, RgbImage, Word,
 };
-use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, ReadLimits, TextLayer, TextLine, TextWord};
+use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, PdfReader, ReadLimits, TextLayer, TextLine, TextWord};
 
 use super::error::ApiError;
 
@@ -81,12 +82,22 @@ pub struct DocumentResult {
 impl DocumentJob<'_> {
     /// Reads every page (blocking, CPU-bound).
     pub fn run(&self, counters: &PageCounters) -> Result<DocumentResult, ApiError> {
+        self.run_observed(counters, &mut |_, _| {})
+    }
+
+    /// As [`DocumentJob::run`], calling `progress(pages_done, pages_total)`
+    /// after each page (the command line's progress line).
+    pub fn run_observed(
+        &self,
+        counters: &PageCounters,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<DocumentResult, ApiError> {
         let mut pages = Vec::new();
         let mut pdf_pages = Vec::new();
         if self.is_pdf {
-            self.read_pdf(counters, &mut pages, &mut pdf_pages)?;
+            self.read_pdf(counters, &mut pages, &mut pdf_pages, progress)?;
         } else {
-            self.read_image(counters, &mut pages, &mut pdf_pages)?;
+            self.read_image(counters, &mut pages, &mut pdf_pages, progress)?;
         }
         let pdf = match self.pdf {
             Some(layer) => Some(ocr_pdf::write_searchable_pdf(&pdf_pages, layer).map_err(pdf_error)?),
@@ -100,28 +111,44 @@ impl DocumentJob<'_> {
         counters: &PageCounters,
         pages: &mut Vec<PageResult>,
         pdf_pages: &mut Vec<PdfPage>,
+        progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(), ApiError> {
-        let decoded = decode_image(self.bytes, &self.engine.config().decode)?;
-        let single = decoded.len() == 1;
-        for page in &decoded {
-            let result = self.engine.recognize_page(page, self.options)?;
+        let total = count_pages(self.bytes)?;
+        // Pages are decoded one at a time (a GIF's frames onto one reused
+        // canvas), each read before the next is decoded. A failure of the
+        // searchable-PDF side is kept here and stops decoding.
+        let mut pdf_failure = None;
+        let decoded = for_each_page(self.bytes, &self.engine.config().decode, |index, page| {
+            let result = self.engine.recognize_page(&page, self.options)?;
             counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
             if self.pdf.is_some() {
                 // A JPEG shown as stored goes into the PDF byte for byte.
-                let passthrough = single
+                let passthrough = total == 1
                     && result.rotation == 0
                     && ocr_engine::decode::ImageKind::sniff(self.bytes) == Some(ocr_engine::decode::ImageKind::Jpeg)
                     && !ocr_engine::decode::is_reoriented(self.bytes);
                 let image = if passthrough {
-                    PageImage::jpeg(self.bytes.to_vec()).map_err(pdf_error)?
+                    PageImage::jpeg(self.bytes.to_vec()).map_err(pdf_error)
                 } else {
-                    page_image(&rotate_clockwise(page, result.rotation))?
+                    page_image(&rotate_clockwise(&page, result.rotation))
                 };
-                pdf_pages.push(PdfPage { image, lines: text_lines(&result) });
+                match image {
+                    Ok(image) => pdf_pages.push(PdfPage { image, lines: text_lines(&result) }),
+                    Err(e) => {
+                        pdf_failure = Some(e);
+                        return Err(ocr_engine::EngineError::Cancelled);
+                    }
+                }
             }
             pages.push(result);
+            progress(index + 1, total);
+            Ok(())
+        });
+        match (pdf_failure, decoded) {
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(e.into()),
+            (None, Ok(_)) => Ok(()),
         }
-        Ok(())
     }
 
     fn read_pdf(
@@ -129,21 +156,31 @@ impl DocumentJob<'_> {
         counters: &PageCounters,
         pages: &mut Vec<PageResult>,
         pdf_pages: &mut Vec<PdfPage>,
+        progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(), ApiError> {
+        let decode = &self.engine.config().decode;
         let limits = ReadLimits {
             max_pages: self.max_pages,
             max_bytes: self.bytes.len().max(1),
             dpi: PDF_DPI,
-            max_pixels_per_page: self.engine.config().decode.max_pixels,
+            max_pixels_per_page: decode.max_pixels,
+            max_total_pixels: decode.max_total_pixels,
+            ..ReadLimits::default()
         };
-        let input = ocr_pdf::read_pages(self.bytes, &limits).map_err(pdf_error)?;
-        for (index, page) in input.into_iter().enumerate() {
-            match page {
+        // The worker pool runs jobs inside a cancellation scope; elsewhere
+        // (the command line) nothing cancels.
+        let cancel = ocr_engine::cancel::current().unwrap_or_default();
+        let reader = PdfReader::open(self.bytes, &limits, cancel.flag()).map_err(pdf_error)?;
+        let total = reader.page_count();
+        // One page at a time: read (rendered or decoded), OCR'd, dropped.
+        for number in 1..=total {
+            cancel.check()?;
+            match reader.read_page(number, cancel.flag()).map_err(pdf_error)? {
                 InputPage::Text { width_pt, height_pt, lines } => {
                     let result = text_page(width_pt, height_pt, &lines);
                     counters.text_pages.fetch_add(1, Ordering::Relaxed);
                     if self.pdf.is_some() {
-                        let picture = ocr_pdf::render_page(self.bytes, index + 1, &limits).map_err(pdf_error)?;
+                        let picture = reader.render_page(number, cancel.flag()).map_err(pdf_error)?;
                         let image = match picture {
                             InputPage::Raster { width, height, pixels, dpi } => {
                                 PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi)
@@ -183,6 +220,7 @@ impl DocumentJob<'_> {
                     pages.push(result);
                 }
             }
+            progress(number, total);
         }
         Ok(())
     }

@@ -265,8 +265,17 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             state.counters.text_pages.load(Ordering::Relaxed),
         ),
     ];
-    for (name, help, value) in counters {
-        let _ = write!(body, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+    let pool = state.pool.stats();
+    let pool_metrics = [
+        ("ocr_workers", "gauge", "OCR worker threads.", pool.workers as u64),
+        ("ocr_workers_busy", "gauge", "OCR workers running a job now.", pool.busy as u64),
+        ("ocr_jobs_queued", "gauge", "Admitted requests waiting for a worker.", pool.queued as u64),
+        ("ocr_jobs_timed_out_total", "counter", "Jobs cancelled because their request timed out.", pool.timed_out),
+        ("ocr_jobs_abandoned_total", "counter", "Jobs cancelled because their client went away.", pool.abandoned),
+    ];
+    let counters = counters.into_iter().map(|(name, help, value)| (name, "counter", help, value));
+    for (name, kind, help, value) in counters.chain(pool_metrics) {
+        let _ = write!(body, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n");
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }

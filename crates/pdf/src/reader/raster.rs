@@ -1,22 +1,27 @@
 //! Rasterising a page with hayro.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hayro::hayro_interpret::hayro_syntax::page::Page;
-use hayro::hayro_interpret::InterpreterSettings;
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{render, PixmapSettings, RenderCache, RenderSettings};
 
-use super::{check_pixels, InputPage, ReadLimits};
+use super::{check_pixels, InputPage, PdfReader};
 use crate::PdfError;
 
-/// Renders the page at `limits.dpi` to RGB on white.
+/// Renders the page at the reader's dpi to RGB on white, after charging its
+/// pixels to the document's budget.
 pub(super) fn render_page(
+    reader: &PdfReader,
     page: &Page<'_>,
     number: usize,
-    settings: &InterpreterSettings,
-    limits: &ReadLimits,
+    cancel: &AtomicBool,
 ) -> Result<InputPage, PdfError> {
+    let (limits, settings) = (&reader.limits, &reader.settings);
+    if cancel.load(Ordering::Relaxed) {
+        return Err(PdfError::Cancelled);
+    }
     let (w_pt, h_pt) = page.render_dimensions();
     let scale = limits.dpi / 72.0;
     // hayro sizes the pixmap as `(points × scale) as u16`.
@@ -25,6 +30,7 @@ pub(super) fn render_page(
     if w == 0 || h == 0 || w > u64::from(u16::MAX) || h > u64::from(u16::MAX) {
         return Err(PdfError::PageTooLarge { page: number, width: w, height: h, max: limits.max_pixels_per_page });
     }
+    reader.charge_pixels(number, w, h)?;
     let pixmap = catch_unwind(AssertUnwindSafe(|| {
         let cache = RenderCache::new();
         render(

@@ -2,8 +2,13 @@
 
 use hayro::hayro_interpret::font::{Glyph, GlyphRun};
 use hayro::hayro_interpret::hayro_syntax::object::Stream;
-use hayro::hayro_interpret::{BlendMode, ClipPath, Device, DrawMode, DrawProps, Image, ImageDrawProps, SoftMask};
+use hayro::hayro_interpret::pattern::Pattern;
+use hayro::hayro_interpret::{
+    BlendMode, ClipPath, Device, DrawMode, DrawProps, Image, ImageDrawProps, Paint, SoftMask,
+};
 use hayro::kurbo::{Affine, BezPath, Point, Rect};
+
+use super::budget::{stop, Meter, Stop};
 
 /// At most this many glyphs are kept per page (forms drawn in loops could
 /// otherwise make the list unbounded); the rest are counted only.
@@ -36,9 +41,11 @@ pub(crate) struct DrawnImage {
     pub(crate) plain: bool,
 }
 
-/// What one page draws.
-#[derive(Default)]
-pub(crate) struct PageScan {
+/// What one page draws. Every drawing call is charged to the meter.
+pub(crate) struct PageScan<'c> {
+    pub(crate) meter: Meter<'c>,
+    /// Largest decoded size of an inline image's data.
+    pub(crate) per_stream: u64,
     pub(crate) glyphs: Vec<GlyphBox>,
     pub(crate) dropped_glyphs: usize,
     pub(crate) images: Vec<DrawnImage>,
@@ -49,16 +56,38 @@ pub(crate) struct PageScan {
     pub(crate) paths: usize,
 }
 
-impl<'a> Device<'a> for PageScan {
-    fn draw_path(&mut self, _: &BezPath, _: DrawProps<'a>, _: &DrawMode) {
+impl<'c> PageScan<'c> {
+    /// An empty record charging `meter`.
+    pub(crate) fn new(meter: Meter<'c>, per_stream: u64) -> Self {
+        Self {
+            meter,
+            per_stream,
+            glyphs: Vec::new(),
+            dropped_glyphs: 0,
+            images: Vec::new(),
+            image_count: 0,
+            largest_image: (0, 0),
+            paths: 0,
+        }
+    }
+}
+
+impl<'a> Device<'a> for PageScan<'_> {
+    fn draw_path(&mut self, _: &BezPath, props: DrawProps<'a>, mode: &DrawMode) {
         self.paths += 1;
+        charge_paint(&mut self.meter, &props, mode);
     }
 
-    fn push_clip_path(&mut self, _: &ClipPath) {}
+    fn push_clip_path(&mut self, _: &ClipPath) {
+        self.meter.tick(1);
+    }
 
-    fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {}
+    fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {
+        self.meter.tick(1);
+    }
 
     fn draw_glyph_run(&mut self, run: &GlyphRun<'_, 'a>, props: DrawProps<'a>, mode: &DrawMode) {
+        charge_run(&mut self.meter, run, &props, mode);
         let visible = !matches!(mode, DrawMode::Invisible);
         for glyph in run.glyphs() {
             if self.glyphs.len() >= MAX_GLYPHS {
@@ -89,6 +118,17 @@ impl<'a> Device<'a> for PageScan {
     }
 
     fn draw_image(&mut self, image: Image<'a, '_>, props: ImageDrawProps<'a>) {
+        self.meter.tick(1);
+        if let Image::Raster(raster) = &image {
+            // Inline images are not objects, so the document-wide stream check missed them.
+            let stream = raster.stream();
+            if stream.dict().obj_id().is_none() {
+                let mut total = 0;
+                if super::bounds::check_stream(stream, self.per_stream, &mut total).is_err() {
+                    stop(Stop::Decompression(self.per_stream));
+                }
+            }
+        }
         self.image_count += 1;
         let mut dims = [(u64::from(image.width()), u64::from(image.height()))].to_vec();
         if let Image::Raster(raster) = &image {
@@ -123,8 +163,8 @@ impl<'a> Device<'a> for PageScan {
 }
 
 /// The raw stream of the first raster image a page draws.
-#[derive(Default)]
-pub(crate) struct FirstImage {
+pub(crate) struct FirstImage<'c> {
+    pub(crate) meter: Meter<'c>,
     pub(crate) found: Option<Grabbed>,
 }
 
@@ -138,15 +178,22 @@ pub(crate) enum Grabbed {
     Failed,
 }
 
-impl<'a> Device<'a> for FirstImage {
-    fn draw_path(&mut self, _: &BezPath, _: DrawProps<'a>, _: &DrawMode) {}
-    fn push_clip_path(&mut self, _: &ClipPath) {}
+impl<'a> Device<'a> for FirstImage<'_> {
+    fn draw_path(&mut self, _: &BezPath, _: DrawProps<'a>, _: &DrawMode) {
+        self.meter.tick(1);
+    }
+    fn push_clip_path(&mut self, _: &ClipPath) {
+        self.meter.tick(1);
+    }
     fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {}
-    fn draw_glyph_run(&mut self, _: &GlyphRun<'_, 'a>, _: DrawProps<'a>, _: &DrawMode) {}
+    fn draw_glyph_run(&mut self, _: &GlyphRun<'_, 'a>, _: DrawProps<'a>, _: &DrawMode) {
+        self.meter.tick(1);
+    }
     fn pop_clip(&mut self) {}
     fn pop_transparency_group(&mut self) {}
 
     fn draw_image(&mut self, image: Image<'a, '_>, _: ImageDrawProps<'a>) {
+        self.meter.tick(1);
         let Image::Raster(raster) = image else { return };
         if self.found.is_some() {
             return;
@@ -167,6 +214,57 @@ impl<'a> Device<'a> for FirstImage {
             None,
         );
         self.found = Some(grabbed);
+    }
+}
+
+/// A device that only charges the meter, for content interpreted to
+/// measure what the renderer would do with it.
+struct Counter<'m, 'c> {
+    meter: &'m mut Meter<'c>,
+}
+
+impl<'a> Device<'a> for Counter<'_, '_> {
+    fn draw_path(&mut self, _: &BezPath, props: DrawProps<'a>, mode: &DrawMode) {
+        charge_paint(self.meter, &props, mode);
+    }
+    fn push_clip_path(&mut self, _: &ClipPath) {
+        self.meter.tick(1);
+    }
+    fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {
+        self.meter.tick(1);
+    }
+    fn draw_glyph_run(&mut self, run: &GlyphRun<'_, 'a>, props: DrawProps<'a>, mode: &DrawMode) {
+        charge_run(self.meter, run, &props, mode);
+    }
+    fn draw_image(&mut self, _: Image<'a, '_>, _: ImageDrawProps<'a>) {
+        self.meter.tick(1);
+    }
+    fn pop_clip(&mut self) {}
+    fn pop_transparency_group(&mut self) {}
+}
+
+/// Charges a fill or stroke: one unit, plus what the renderer runs to paint
+/// with a tiling pattern (its cell's content, once per cell copy it draws).
+fn charge_paint<'a>(meter: &mut Meter<'_>, props: &DrawProps<'a>, mode: &DrawMode) {
+    meter.tick(1);
+    let Paint::Pattern(pattern) = &props.paint else { return };
+    let Pattern::Tiling(tiling) = &**pattern else { return };
+    let copies = |extent: f64, step: f32| (extent / f64::from(step.abs()).max(1e-9)).min(1e9) + 2.0;
+    let per_cell = (copies(tiling.bbox.width(), tiling.x_step) * copies(tiling.bbox.height(), tiling.y_step)) as u64;
+    let before = meter.used();
+    tiling.interpret(&mut Counter { meter }, props.transform, matches!(mode, DrawMode::Stroke(_)));
+    let cell = meter.used() - before;
+    meter.tick(cell.saturating_mul(per_cell.saturating_sub(1)));
+}
+
+/// Charges a glyph run: one unit per glyph, plus the procedures of Type 3
+/// glyphs, which the renderer interprets for every glyph drawn.
+fn charge_run<'a>(meter: &mut Meter<'_>, run: &GlyphRun<'_, 'a>, props: &DrawProps<'a>, _: &DrawMode) {
+    meter.tick(run.glyphs().len() as u64 + 1);
+    for glyph in run.glyphs() {
+        if let Glyph::Type3(g) = &**glyph {
+            g.interpret(&mut Counter { meter }, props.transform, glyph.transform(), &props.paint);
+        }
     }
 }
 
