@@ -177,7 +177,7 @@ pub fn is_reoriented(bytes: &[u8]) -> bool {
 }
 
 /// Walks a GIF's block structure and counts its image descriptors.
-fn count_gif_frames(bytes: &[u8]) -> Result<usize> {
+pub(crate) fn count_gif_frames(bytes: &[u8]) -> Result<usize> {
     let truncated = || EngineError::Decode("truncated GIF".into());
     let byte = |at: usize| bytes.get(at).copied().ok_or_else(truncated);
     // Skips data sub-blocks starting at `at`; returns the offset after the terminator.

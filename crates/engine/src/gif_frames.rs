@@ -7,7 +7,8 @@
 //! reused from frame to frame, so a 6000 × 6000 canvas of 1 × 1 frames costs
 //! one 108 MB canvas, not a full-canvas RGBA buffer or two per frame. Every
 //! frame's canvas pixels are charged to the input's pixel budget before it
-//! is drawn.
+//! is drawn, and the whole animation's (frames × canvas) before the first
+//! frame is decoded, so an animation over budget is refused before any work.
 
 use std::borrow::Cow;
 use std::io::Cursor;
@@ -16,7 +17,7 @@ use std::num::NonZeroU64;
 use gif::{ColorOutput, DecodeOptions, DisposalMethod, MemoryLimit};
 use image::{Rgb, RgbImage};
 
-use crate::decode::{check_size, decode_error, Budget};
+use crate::decode::{check_size, count_gif_frames, decode_error, Budget};
 use crate::{EngineError, Result};
 
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
@@ -37,6 +38,13 @@ pub(crate) fn decode_gif(
     let mut decoder = options.read_info(Cursor::new(bytes)).map_err(decode_error)?;
     let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
     check_size(width, height, limits)?;
+    let frames = count_gif_frames(bytes)?;
+    if frames > limits.max_pages {
+        return Err(EngineError::TooManyPages { limit: limits.max_pages });
+    }
+    if (frames as u64).saturating_mul(u64::from(width) * u64::from(height)) > limits.max_total_pixels {
+        return Err(EngineError::TotalPixels { limit: limits.max_total_pixels });
+    }
     let global = decoder.global_palette().map(<[u8]>::to_vec);
     let mut canvas: Option<RgbImage> = None;
     let mut indices = Vec::new();

@@ -59,7 +59,9 @@ fn canvas_pixels_of_every_frame_count_against_the_total() {
     })
     .unwrap_err();
     assert!(matches!(err, EngineError::TotalPixels { limit: 100_000_000 }), "{err}");
-    assert_eq!(read, 2, "36 MP + 36 MP fit, the third frame's canvas does not");
+    assert_eq!(read, 0, "3 × 36 MP is over 100 MP: refused before the first frame");
+    let frames = DecodeLimits { max_pages: 2, ..DecodeLimits::default() };
+    assert!(matches!(for_each_page(&gif, &frames, |_, _| Ok(())), Err(EngineError::TooManyPages { limit: 2 })));
 }
 
 #[test]

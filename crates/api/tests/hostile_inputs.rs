@@ -1,0 +1,148 @@
+//! Hostile inputs against the real server (built here, small): nested Form
+//! XObjects, and a request that times out, whose job must stop and free its
+//! worker; `/metrics` reports both. One test per concern, one server each;
+//! this file is its own test binary so the CPU-time check sees only its server.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{backend_from_env, client, data, keep_until_exit, TestDb};
+use ocr_pdf::{write_searchable_pdf, PageImage, PdfPage, TextLayer};
+use serde_json::Value;
+
+/// A PDF from raw object bodies (object `i + 1` is `objects[i]`; object 1 is the catalog).
+fn raw_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"\nendstream");
+    body
+}
+
+/// The input: 22 Form XObjects, each drawing the next 8 times.
+fn nested_forms_pdf() -> Vec<u8> {
+    const DEPTH: usize = 22;
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << /XObject << /X0 5 0 R >> >> /Contents 4 0 R >>"
+            .to_vec(),
+        stream("", b"/X0 Do"),
+    ];
+    for i in 0..DEPTH {
+        let form = "/Type /XObject /Subtype /Form /BBox [0 0 10 10]";
+        objects.push(if i + 1 == DEPTH {
+            stream(form, b"0 0 1 1 re f")
+        } else {
+            let resources = format!("{form} /Resources << /XObject << /X{} {} 0 R >> >>", i + 1, i + 6);
+            stream(&resources, format!("/X{} Do ", i + 1).repeat(8).as_bytes())
+        });
+    }
+    raw_pdf(&objects)
+}
+
+/// `pages` scanned pages (the receipt JPEG), each needing OCR.
+fn scanned_pdf(pages: usize) -> Vec<u8> {
+    let jpeg = std::fs::read(data("receipts/503.jpg")).unwrap();
+    let page = PdfPage { image: PageImage::jpeg(jpeg).unwrap().with_dpi(300.0, 300.0), lines: vec![] };
+    write_searchable_pdf(&vec![page; pages], TextLayer::Hidden).unwrap()
+}
+
+fn post(base: &str, key: &str, name: &str, bytes: Vec<u8>) -> Value {
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("apikey", key.to_owned())
+        .part("file", reqwest::blocking::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    client().post(format!("{base}/parse/image")).multipart(form).send().unwrap().json().unwrap()
+}
+
+/// The value of one line of `/metrics`.
+fn metric(base: &str, name: &str) -> u64 {
+    let text = client().get(format!("{base}/metrics")).send().unwrap().text().unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
+}
+
+/// CPU time (user + system) this process has used.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+#[test]
+fn nested_forms_are_refused_with_a_clear_error() {
+    let db = TestDb::new(backend_from_env());
+    let settings = db.settings();
+    keep_until_exit(db);
+    let base = common::start(settings, None);
+    let pdf = nested_forms_pdf();
+    assert!(pdf.len() < 8 << 10, "{}", pdf.len());
+    let started = Instant::now();
+    let v = post(&base, "helloworld", "nested.pdf", pdf);
+    println!("nested forms answered in {:?}: {v}", started.elapsed());
+    assert_eq!(v["OCRExitCode"], 3, "{v}");
+    let message = v["ErrorMessage"][0].as_str().unwrap();
+    assert!(message.contains("more than 5000000 drawing operations"), "{message}");
+}
+
+#[test]
+fn a_timed_out_job_stops_and_frees_its_worker() {
+    let db = TestDb::new(backend_from_env());
+    let settings = ocr_api::server::Settings { workers: 1, timeout: Duration::from_secs(8), ..db.settings() };
+    // A PRO PDF key: 999 pages and large files.
+    let key = common::block_on(db.store().create_key("pro_pdf", "hostile")).unwrap().secret;
+    keep_until_exit(db);
+    let base = common::start(settings, None);
+    assert_eq!(metric(&base, "ocr_workers "), 1);
+    let line = || std::fs::read(data("lines/book_1113_010043.png")).unwrap();
+    // Builds the model plans for the line's size, so the last request is quick.
+    assert_eq!(post(&base, &key, "line.png", line())["OCRExitCode"], 1);
+
+    // Forty receipt pages take far longer than the timeout.
+    let started = Instant::now();
+    let v = post(&base, &key, "long.pdf", scanned_pdf(40));
+    assert_eq!(v["OCRExitCode"], 6, "{v}");
+    let answered = started.elapsed();
+
+    // The job notices its cancellation between lines and pages.
+    let stopping = Instant::now();
+    while metric(&base, "ocr_workers_busy ") != 0 {
+        assert!(stopping.elapsed() < Duration::from_secs(10), "the cancelled job still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stopped = stopping.elapsed();
+    assert_eq!(metric(&base, "ocr_jobs_timed_out_total "), 1);
+
+    // Nothing keeps working in the background.
+    let before = cpu_time();
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = cpu_time() - before;
+    println!("timeout answered after {answered:?}, worker free {stopped:?} later, CPU in the next second {idle:?}");
+    assert!(idle < Duration::from_millis(300), "the process used {idle:?} of CPU while idle");
+
+    // The one worker serves the next request.
+    let v = post(&base, &key, "line.png", line());
+    assert_eq!(v["OCRExitCode"], 1, "{v}");
+}
