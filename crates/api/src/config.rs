@@ -69,6 +69,15 @@ pub struct ServerConfig {
     pub max_upload_kb: u64,
     /// Let `url` inputs reach loopback addresses.
     pub allow_loopback_urls: bool,
+    /// Ports `url` inputs may use (empty: any).
+    pub url_ports: Vec<u16>,
+    /// Text fields (form or multipart) one request may send.
+    pub max_fields: usize,
+    /// Bytes of one text field (`base64Image` excepted: it is bounded by
+    /// the file limit, 4/3 for base64).
+    pub max_field_bytes: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
     /// Peers whose `X-Forwarded-For` is trusted.
     pub trusted_proxies: Vec<IpAddr>,
     /// Build model plans at start-up.
@@ -320,6 +329,7 @@ mod tests {
                 ("OCR_SERVER__BIND", "0.0.0.0:9000"),
                 ("OCR_SERVER__WORKERS", "3"),
                 ("OCR_SERVER__TRUSTED_PROXIES", "[\"10.0.0.1\"]"),
+                ("OCR_SERVER__URL_PORTS", "[443, 8443]"),
                 ("DATABASE_URL", "postgres://postgres@127.0.0.1/ocr"),
                 ("PATH", "/usr/bin"),
             ]),
@@ -328,6 +338,8 @@ mod tests {
         assert_eq!(config.server.bind, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.server.workers, 3);
         assert_eq!(config.server.trusted_proxies, vec!["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(config.server.url_ports, [443, 8443]);
+        assert_eq!((config.server.max_fields, config.server.max_field_bytes), (32, 8192));
         assert!(!config.is_embedded_database());
         assert!(!config.demo_key_enabled(), "auto: no demo key on PostgreSQL");
     }

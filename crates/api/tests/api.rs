@@ -27,7 +27,12 @@ fn strict_server() -> &'static str {
 fn start(allow_loopback: bool) -> String {
     let db = TestDb::new(backend_from_env());
     let settings = ocr_api::server::Settings {
-        fetch_policy: FetchPolicy { allow_loopback, ..FetchPolicy::default() },
+        // The loopback file server listens on a random port.
+        fetch_policy: FetchPolicy {
+            allow_loopback,
+            ports: if allow_loopback { vec![] } else { vec![80, 443] },
+            ..FetchPolicy::default()
+        },
         ..db.settings()
     };
     keep_until_exit(db);
@@ -260,16 +265,22 @@ fn ssrf_targets_are_refused_before_connecting() {
         assert!(message.starts_with("Unable to fetch the file from the URL"), "{url}: {message}");
         message
     };
-    for url in [
-        format!("http://127.0.0.1:{port}/receipt.jpg"),
-        format!("http://localhost:{port}/receipt.jpg"),
-        format!("http://[::1]:{port}/receipt.jpg"),
-        "http://169.254.169.254/latest/meta-data/".to_string(),
-        "http://10.0.0.1/receipt.jpg".to_string(),
-        "http://[::ffff:192.168.0.1]/x.jpg".to_string(),
+    for (url, class) in [
+        ("http://127.0.0.1/receipt.jpg", "loopback"),
+        ("http://localhost/receipt.jpg", "loopback"),
+        ("http://[::1]/receipt.jpg", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://10.0.0.1/receipt.jpg", "private"),
+        ("http://[::ffff:192.168.0.1]/x.jpg", "private"),
+        ("http://203.0.113.5/x.jpg", "reserved/documentation"),
+        ("http://[64:ff9b::a00:1]/x.jpg", "private"),
     ] {
-        assert!(refused(strict_server(), &url).contains("not fetched"), "{url}");
+        let message = refused(strict_server(), url);
+        assert!(message.contains(&format!("a {class} address: not fetched")), "{url}: {message}");
     }
+    // Only ports 80 and 443 by default (refused before any connection).
+    let message = refused(strict_server(), &format!("http://127.0.0.1:{port}/receipt.jpg"));
+    assert!(message.contains(&format!("port {port} is not allowed")), "{message}");
     assert!(refused(strict_server(), "file:///etc/passwd").contains("scheme"));
     // Loopback allowed, but a redirect to a private address is still refused.
     let message = refused(server(), &format!("http://127.0.0.1:{port}/to-private"));

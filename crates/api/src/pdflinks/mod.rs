@@ -6,10 +6,11 @@
 mod storage;
 mod token;
 
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use storage::{LocalDirStorage, PdfStorage};
+pub use storage::{create_private_dir, create_private_file, LocalDirStorage, PdfStorage, StoredFile};
 pub use token::{TokenError, TokenSigner};
 
 use crate::server::ApiError;
@@ -17,6 +18,22 @@ use crate::store::{random_bytes, unix_now, PdfLink, Store};
 
 /// Name of the shared signing secret in the database.
 const SIGNING_SECRET: &str = "pdf-link-signing-key";
+
+/// How long a sweeper holds the expired links it claimed: if it dies before
+/// deleting them, another sweep takes them over after this.
+const SWEEP_LEASE_SECS: i64 = 600;
+
+/// Bytes read from storage per step while a download streams.
+const DOWNLOAD_CHUNK: usize = 256 * 1024;
+
+/// A stored PDF being served: its length and its content as a stream of
+/// chunks read from storage on the blocking pool (never all in memory).
+pub struct PdfDownload {
+    /// Length in bytes.
+    pub len: u64,
+    /// The content.
+    pub chunks: futures_util::stream::BoxStream<'static, Result<actix_web::web::Bytes, std::io::Error>>,
+}
 
 /// Issues, checks and expires searchable-PDF links.
 #[derive(Clone)]
@@ -81,35 +98,70 @@ impl PdfLinks {
 
     /// The file behind a token: `Ok(Some)` while valid, `Ok(None)` when the
     /// token is genuine and unexpired but the file is gone.
-    pub async fn open(&self, token: &str) -> Result<Option<Vec<u8>>, TokenError> {
+    pub async fn open(&self, token: &str) -> Result<Option<PdfDownload>, TokenError> {
+        use futures_util::StreamExt;
         let id = self.signer.verify(token, unix_now())?;
         let storage = self.storage.clone();
-        match actix_web::rt::task::spawn_blocking(move || storage.get(&id)).await {
-            Ok(Ok(bytes)) => Ok(bytes),
+        let file = match actix_web::rt::task::spawn_blocking(move || storage.open(&id)).await {
+            Ok(Ok(Some(file))) => file,
+            Ok(Ok(None)) => return Ok(None),
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "reading a stored PDF failed");
-                Ok(None)
+                tracing::error!(error = %e, "opening a stored PDF failed");
+                return Ok(None);
             }
-            Err(_) => Ok(None),
-        }
+            Err(_) => return Ok(None),
+        };
+        let chunks = futures_util::stream::unfold(Some(file.reader), |reader| async move {
+            let mut reader = reader?;
+            let step = actix_web::rt::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; DOWNLOAD_CHUNK];
+                let n = reader.read(&mut buf)?;
+                buf.truncate(n);
+                Ok::<_, std::io::Error>((reader, buf))
+            })
+            .await
+            .map_err(std::io::Error::other);
+            match step {
+                Ok(Ok((_, buf))) if buf.is_empty() => None,
+                Ok(Ok((reader, buf))) => Some((Ok(actix_web::web::Bytes::from(buf)), Some(reader))),
+                Ok(Err(e)) | Err(e) => Some((Err(e), None)),
+            }
+        })
+        .boxed();
+        Ok(Some(PdfDownload { len: file.len, chunks }))
     }
 
-    /// Deletes every expired file and its record; returns how many.
+    /// Deletes every expired file and its record; returns how many this call
+    /// deleted. Links come from the shared database, so files any instance
+    /// stored in a shared storage are found. Each expired link is claimed by
+    /// one sweeper at a time (several instances never delete the same file
+    /// twice); a file that cannot be deleted now is retried after the claim
+    /// lapses. Files left half-written by a crash are deleted too, once
+    /// older than the claim lease (a write takes milliseconds).
     pub async fn sweep(&self) -> Result<usize, ApiError> {
+        let storage = self.storage.clone();
+        let stale = Duration::from_secs(SWEEP_LEASE_SECS as u64);
+        match actix_web::rt::task::spawn_blocking(move || storage.remove_stale_partials(stale)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(removed = n, "partial PDFs of interrupted writes deleted"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "deleting partial PDFs failed"),
+            Err(e) => tracing::warn!(error = %e, "deleting partial PDFs failed"),
+        }
         let mut removed = 0;
         loop {
-            let expired = self.store.expired_pdf_links(unix_now(), 500).await?;
-            if expired.is_empty() {
+            let now = unix_now();
+            let claimed = self.store.claim_expired_pdf_links(now, now + SWEEP_LEASE_SECS, 500).await?;
+            if claimed.is_empty() {
                 return Ok(removed);
             }
-            for id in expired {
+            for id in claimed {
                 let storage = self.storage.clone();
                 let file_id = id.clone();
                 let deleted = actix_web::rt::task::spawn_blocking(move || storage.delete(&file_id)).await;
                 if let Ok(Err(e)) | Err(e) = deleted.map_err(std::io::Error::other) {
-                    // Keep the record, so the next sweep tries again.
+                    // Keep the record: the claim lapses and a later sweep retries.
                     tracing::warn!(error = %e, id, "deleting an expired PDF failed");
-                    return Ok(removed);
+                    continue;
                 }
                 self.store.delete_pdf_link(&id).await?;
                 removed += 1;

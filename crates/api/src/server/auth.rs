@@ -131,7 +131,7 @@ impl Gatekeeper {
         if tier.ip_daily_requests > 0 {
             let counted = self
                 .store
-                .count_ip_request(&client_ip.to_string(), tier.ip_daily_requests, now)
+                .count_ip_request(&ip_limit_key(client_ip), tier.ip_daily_requests, now)
                 .await
                 .map_err(ApiError::Store)?;
             if counted == CountOutcome::LimitReached {
@@ -161,9 +161,41 @@ impl Gatekeeper {
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .filter_map(forwarded_address)
             .collect::<Vec<_>>();
         forwarded.into_iter().rev().find(|ip| !self.trusted_proxies.contains(ip)).unwrap_or(peer)
+    }
+}
+
+/// One `X-Forwarded-For` entry's address: `1.2.3.4`, `1.2.3.4:5678`,
+/// `2001:db8::1` or `[2001:db8::1]:80` (proxies add the client's port).
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = entry.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    // `[2001:db8::1]` without a port.
+    entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
+}
+
+/// What the per-IP daily limit counts under: an IPv4 address as it is, an
+/// IPv6 address by its /64 (one subscriber's usual allocation: counting each
+/// address would give every /64 unlimited use). IPv4-mapped IPv6 addresses
+/// count as their IPv4 address.
+pub fn ip_limit_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
     }
 }
 
@@ -195,5 +227,27 @@ mod tests {
     fn quotas_reset_on_the_first_of_next_month() {
         assert_eq!(next_month(1_795_000_000), "2026-12-01");
         assert_eq!(next_month(1_798_700_000), "2027-01-01");
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_are_read() {
+        let ip = |s: &str| forwarded_address(s).map(|a| a.to_string());
+        assert_eq!(ip("1.2.3.4").as_deref(), Some("1.2.3.4"));
+        assert_eq!(ip(" 1.2.3.4:5678 ").as_deref(), Some("1.2.3.4"));
+        assert_eq!(ip("[2001:db8::1]:80").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("[2001:db8::1]").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("unknown"), None);
+        assert_eq!(ip("1.2.3.4:x"), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let key = |s: &str| ip_limit_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
     }
 }

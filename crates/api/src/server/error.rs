@@ -44,6 +44,23 @@ pub enum ApiError {
     /// The request body could not be read (bad multipart, broken connection).
     #[error("The request could not be read: {0}")]
     BadRequest(String),
+    /// The whole body is larger than any request of this caller may be.
+    #[error("The request could not be read: the body exceeds the maximum of {limit_kb} KB.")]
+    BodyTooLarge {
+        /// The limit in KB (1024 bytes).
+        limit_kb: u64,
+    },
+    /// A text field (a parameter) is longer than allowed.
+    #[error("The request could not be read: field '{name}' is longer than {limit} bytes.")]
+    FieldTooLarge {
+        /// The field's name, escaped and truncated.
+        name: String,
+        /// Its limit in bytes.
+        limit: u64,
+    },
+    /// More text fields than any request needs.
+    #[error("The request could not be read: more than {0} fields were sent.")]
+    TooManyFields(usize),
     /// The requested engine is not installed on this server.
     #[error("OCR Engine {0} is not available on this server: its models are not installed.")]
     EngineUnavailable(u8),
@@ -127,6 +144,18 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The client's text for an internal failure.
+fn internal_message(error_id: &str) -> String {
+    format!("Internal server error (error id {error_id}). Please retry later; if it persists, report the error id.")
+}
+
+/// A short random id tying a client's error message to the logged cause.
+fn new_error_id() -> String {
+    crate::store::random_bytes::<4>()
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        .unwrap_or_else(|_| format!("{:08x}", crate::store::unix_now()))
+}
+
 /// Which engines to use instead, for the unsupported-language message.
 fn suggestion(engines: &[String]) -> String {
     match engines {
@@ -153,7 +182,14 @@ impl ApiError {
         }
     }
 
-    /// The `ErrorMessage` lines.
+    /// Whether this is a failure of the server itself, whose text (database,
+    /// I/O or runtime messages) is logged but never sent to the client.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Internal(_) | Self::Store(_))
+    }
+
+    /// The `ErrorMessage` lines (for internal failures, a generic sentence:
+    /// see [`ApiError::response`]).
     pub fn messages(&self) -> Vec<String> {
         match self {
             Self::Params(e) => e.messages(),
@@ -166,17 +202,23 @@ impl ApiError {
                 };
                 vec![UNKNOWN_FILE_TYPE[0].to_string(), e216]
             }
+            _ if self.is_internal() => vec![internal_message("-")],
             other => vec![other.to_string()],
         }
     }
 
     /// The body sent for this error.
     pub fn body(&self, millis: u128) -> OcrSpaceResponse {
+        self.body_with_id(millis, "-")
+    }
+
+    fn body_with_id(&self, millis: u128, error_id: &str) -> OcrSpaceResponse {
         let details = match self {
             Self::Engine(e) => Some(e.to_string()),
             _ => None,
         };
-        let mut body = OcrSpaceResponse::error(self.exit_code(), self.messages(), details, millis);
+        let messages = if self.is_internal() { vec![internal_message(error_id)] } else { self.messages() };
+        let mut body = OcrSpaceResponse::error(self.exit_code(), messages, details, millis);
         if matches!(self, Self::Timeout) {
             body.parsed_results = Some(Vec::new());
         }
@@ -198,16 +240,18 @@ impl ApiError {
     }
 
     /// The whole HTTP response for this error after `millis` of processing.
+    /// An internal failure gets a generic message with a short error id;
+    /// the full cause is logged under that id.
     pub fn response(&self, millis: u128) -> HttpResponse {
-        match self {
-            Self::Internal(detail) => tracing::error!(%detail, "request failed"),
-            Self::Store(e) => tracing::error!(error = %e, "database failure"),
-            _ => {}
+        let mut error_id = String::from("-");
+        if self.is_internal() {
+            error_id = new_error_id();
+            tracing::error!(error_id, cause = ?self.to_string(), "request failed");
         }
         if self.is_forbidden() {
             HttpResponse::Forbidden().json(self.to_string())
         } else {
-            HttpResponse::build(self.status_code()).json(self.body(millis))
+            HttpResponse::build(self.status_code()).json(self.body_with_id(millis, &error_id))
         }
     }
 }

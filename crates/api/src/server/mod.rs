@@ -1,5 +1,6 @@
 //! The HTTP server: an actix-web application speaking the OCR.space API.
 
+mod address;
 mod auth;
 mod document;
 mod downloads;
@@ -21,9 +22,11 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use ocr_engine::AccurateEngine;
 
+pub use address::{classify, AddressClass};
 pub use auth::{Caller, Gatekeeper};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
+pub use input::FieldLimits;
 pub use models::{load_engines, Engines, ExtraEngine, LoadedEngines};
 pub use parse::PDF_NOT_IN_PLAN;
 pub use pool::OcrPool;
@@ -69,6 +72,10 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// How `url` inputs are fetched (loopback refused unless allowed).
     pub fetch_policy: FetchPolicy,
+    /// Text fields one request may send, and the bytes of each.
+    pub field_limits: FieldLimits,
+    /// Time in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout: Duration,
     /// Build every optimised model plan in the background at start-up, so
     /// requests never pay for it (`/ready` answers 200 once done).
     pub prepare_plans: bool,
@@ -126,7 +133,16 @@ impl Settings {
             pdf_link_lifetime: Duration::from_secs(config.pdf.link_lifetime_secs),
             pdf_sweep_interval: Duration::from_secs(config.pdf.sweep_interval_secs.max(1)),
             pdf_link_secret: config.pdf.link_secret.clone(),
-            fetch_policy: FetchPolicy { allow_loopback: config.server.allow_loopback_urls, ..FetchPolicy::default() },
+            fetch_policy: FetchPolicy {
+                allow_loopback: config.server.allow_loopback_urls,
+                ports: config.server.url_ports.clone(),
+                ..FetchPolicy::default()
+            },
+            field_limits: FieldLimits {
+                max_fields: config.server.max_fields,
+                max_field_bytes: config.server.max_field_bytes,
+            },
+            shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
         }
     }
 }
@@ -200,7 +216,8 @@ impl Application {
             )
             .with_concurrency_limit(settings.max_concurrent_per_key),
             plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
-            fetch_policy: settings.fetch_policy,
+            fetch_policy: settings.fetch_policy.clone(),
+            field_limits: settings.field_limits,
         };
         if settings.prepare_plans {
             spawn_plan_builder(&state);
@@ -218,6 +235,7 @@ impl Application {
                 .default_service(web::to(dispatch))
         })
         .client_disconnect_timeout(settings.refused_upload_linger)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
         .listen(listener)
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .run();

@@ -11,9 +11,9 @@ use super::auth::key_from_head;
 use super::document::DocumentJob;
 use super::error::ApiError;
 use super::fetch::fetch;
-use super::input::{decode_base64_image, read_request, SharedPayload};
+use super::input::{decode_base64_image, quoted, read_request, SharedPayload};
 use super::state::AppState;
-use crate::ocrspace::params::{FileType, OcrParams};
+use crate::ocrspace::params::{FileType, OcrParams, ParamError};
 use crate::ocrspace::render::{parsed_result, EngineStyle};
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
 use crate::store::unix_now;
@@ -32,7 +32,10 @@ pub async fn parse(req: HttpRequest, payload: web::Payload, state: web::Data<App
     match handle(&req, payload, &state).await {
         Ok(body) => HttpResponse::Ok().json(body.with_time(started)),
         Err(e) => {
-            tracing::info!(error = %e, exit_code = e.exit_code(), "OCR request refused");
+            if !e.is_internal() {
+                // Values in the message are escaped (`input::quoted`): one log line per refusal.
+                tracing::info!(error = %e, exit_code = e.exit_code(), "OCR request refused");
+            }
             // The body may be unread (a refused or oversized upload): hold it
             // until the response is out, so the connection is closed instead of
             // the rest of the upload being read and thrown away.
@@ -68,7 +71,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         None => None,
     };
     let limit = caller.as_ref().map_or(gate.hard_cap_bytes(), |c| gate.file_limit(c));
-    let raw = read_request(req, payload, limit, async |secret: &str| {
+    let raw = read_request(req, payload, limit, state.field_limits, async |secret: &str| {
         if let Some(known) = &caller {
             return Ok(gate.file_limit(known));
         }
@@ -78,7 +81,9 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         Ok(limit)
     })
     .await?;
-    let params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let mut params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(escaped)?;
+    // Parsing copied the values: free the originals (a base64Image may be large).
+    drop(raw.fields);
     let caller = match (caller, &params.api_key) {
         (Some(caller), _) => caller,
         (None, Some(secret)) => gate.authenticate(secret).await?,
@@ -91,10 +96,10 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     // Input precedence (documented): file, then base64Image, then url.
     let bytes = if let Some(file) = raw.file {
         file
-    } else if let Some(b64) = &params.base64_image {
-        decode_base64_image(b64)?
+    } else if let Some(b64) = params.base64_image.take() {
+        off_executor(move || decode_base64_image(&b64)).await?
     } else if let Some(url) = &params.url {
-        fetch(url, state.fetch_policy, limit).await?
+        fetch(url, &state.fetch_policy, limit).await?
     } else {
         return Err(ApiError::NoInput);
     };
@@ -102,7 +107,12 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         return Err(ApiError::FileTooLarge { limit_kb: limit / 1024 });
     }
     let is_pdf = input_is_pdf(&bytes, params.file_type)?;
-    let pages = if is_pdf { ocr_pdf::page_count(&bytes)? } else { count_pages(&bytes)? };
+    let bytes = std::sync::Arc::new(bytes);
+    let counted = bytes.clone();
+    let pages = off_executor(move || -> Result<usize, ApiError> {
+        Ok(if is_pdf { ocr_pdf::page_count(&counted)? } else { count_pages(&counted)? })
+    })
+    .await?;
     if pages as i64 > caller.tier.max_pdf_pages {
         return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
     }
@@ -156,6 +166,27 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     })
 }
 
+/// Runs CPU-bound work (base64 decoding, page counting) on the blocking
+/// thread pool, never on the async executor's threads.
+async fn off_executor<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    actix_web::rt::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))?
+}
+
+/// The parameter error with the client's names and values escaped and
+/// truncated, so echoing them (response, log) cannot forge a log line.
+fn escaped(e: ParamError) -> ApiError {
+    ApiError::Params(match e {
+        ParamError::UnknownParameter(name) => ParamError::UnknownParameter(quoted(&name)),
+        ParamError::InvalidValue { name, value, expected } => {
+            ParamError::InvalidValue { name: quoted(&name), value: quoted(&value), expected }
+        }
+    })
+}
+
 /// Whether the input is a PDF (its signature within the first KB, as
 /// readers allow leading junk); otherwise it must be an image format we
 /// read. `filetype` cannot turn an image into a PDF or unknown bytes into an image.
@@ -174,4 +205,22 @@ fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiErr
         detected: crate::content::describe(bytes),
         declared: declared.map(|kind| format!("{kind:?}").to_ascii_uppercase()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Base64 decoding and page counting run on the blocking pool, not on
+    /// the thread that drives the request's future.
+    #[test]
+    fn cpu_work_runs_off_the_executor_thread() {
+        actix_web::rt::System::new().block_on(async {
+            let executor = std::thread::current().id();
+            let worker = off_executor(|| Ok(std::thread::current().id())).await.unwrap();
+            assert_ne!(executor, worker);
+            let decoded = off_executor(|| decode_base64_image("data:image/png;base64,aGVsbG8=")).await.unwrap();
+            assert_eq!(decoded, b"hello");
+        });
+    }
 }

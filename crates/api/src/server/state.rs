@@ -28,6 +28,8 @@ pub struct AppState {
     pub counters: Arc<super::document::PageCounters>,
     /// How `url` inputs are fetched.
     pub fetch_policy: super::fetch::FetchPolicy,
+    /// Text fields one request may send, and the bytes of each.
+    pub field_limits: super::input::FieldLimits,
     /// Set once every engine's optimised plans have been built.
     pub plans_ready: Arc<AtomicBool>,
 }

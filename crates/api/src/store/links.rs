@@ -38,13 +38,29 @@ impl Store {
         Ok(())
     }
 
-    /// Ids of the PDFs expired at `now` (at most `limit`, oldest first).
-    pub async fn expired_pdf_links(&self, now: i64, limit: i64) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM pdf_links WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2")
-            .bind(now)
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+    /// Claims up to `limit` PDFs expired at `now` for deletion and returns
+    /// their ids: their `expires_at` moves to `lease_until`, so no other
+    /// sweeper (of any instance) claims them meanwhile; one that is not
+    /// deleted by then expires again and is claimed anew. One statement:
+    /// PostgreSQL re-checks `expires_at` on each row it locks, SQLite runs
+    /// writers one at a time, so a link is never claimed twice.
+    pub async fn claim_expired_pdf_links(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE pdf_links SET expires_at = $2
+             WHERE expires_at <= $1
+               AND id IN (SELECT id FROM pdf_links WHERE expires_at <= $1 ORDER BY expires_at LIMIT $3)
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?)
     }
 

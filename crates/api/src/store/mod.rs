@@ -67,10 +67,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         if backend == Backend::Sqlite {
-            if let Some(dir) = sqlite_dir(url) {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
-            }
+            create_sqlite_file(url)?;
         }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
@@ -131,14 +128,37 @@ impl Store {
     }
 }
 
-/// The directory of a `sqlite://path?…` URL's file.
-fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+/// Creates a SQLite URL's directory (0700) and file (0600) when missing, so
+/// neither is ever readable by other users (SQLite gives its -wal and -shm
+/// files the database file's permissions).
+fn create_sqlite_file(url: &str) -> Result<(), StoreError> {
+    let Some(path) = sqlite_path(url) else { return Ok(()) };
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::pdflinks::create_private_dir(dir)
+            .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+    }
+    match crate::pdflinks::create_private_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(StoreError::DataDir { path: path.display().to_string(), source: e })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The file of a `sqlite://path?…` URL (`None` for in-memory databases).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
         return None;
     }
-    std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).map(|p| p.to_path_buf())
+    Some(std::path::PathBuf::from(path))
+}
+
+/// The directory of a `sqlite://path?…` URL's file.
+#[cfg(test)]
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    sqlite_path(url)?.parent().filter(|p| !p.as_os_str().is_empty()).map(|p| p.to_path_buf())
 }
 
 /// Seconds since the Unix epoch.
@@ -192,6 +212,24 @@ mod tests {
         assert_eq!(month_of(1_795_000_000), "2026-11");
         assert_eq!(day_of(1_798_761_599), "2026-12-31");
         assert_eq!(day_of(1_798_761_600), "2027-01-01");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_sqlite_file_and_its_directory_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ocr-store-perm-{}", std::process::id())).join("data");
+        let url = format!("sqlite://{}?mode=rwc", dir.join("ocr-server.db").display());
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        actix_web::rt::System::new().block_on(async {
+            let store = Store::connect(&url, 1).await.unwrap();
+            store.ping().await.unwrap();
+            // While open (the -wal file is removed with the last connection).
+            assert_eq!(mode(&dir.join("ocr-server.db-wal")), 0o600);
+        });
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("ocr-server.db")), 0o600);
+        std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -96,7 +96,8 @@ impl TestDb {
             burst: (1000, 1000),
             queue: 256,
             prepare_plans: false,
-            fetch_policy: ocr_api::server::FetchPolicy { allow_loopback: true, ..Default::default() },
+            // Loopback file servers listen on random ports: any port.
+            fetch_policy: ocr_api::server::FetchPolicy { allow_loopback: true, ports: vec![], ..Default::default() },
             ..Settings::default()
         }
     }
