@@ -6,8 +6,8 @@ use std::io::Write;
 
 use clap::Subcommand;
 
+use crate::cli::CliError;
 use crate::cli::ConfigArgs;
-use crate::engines::CliError;
 use crate::store::{civil_date, Store};
 
 /// `ocr-server keys …`.
@@ -83,7 +83,7 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T, CliError>>) -
 }
 
 fn io(e: std::io::Error) -> CliError {
-    CliError::Io { path: "<stdout>".into(), source: e }
+    CliError::Output { path: "<stdout>".into(), source: e }
 }
 
 fn admin(e: impl std::fmt::Display) -> CliError {

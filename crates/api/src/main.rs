@@ -2,23 +2,32 @@
 
 use clap::Parser;
 use ocr_api::admin::{run_keys, run_tiers, run_usage};
-use ocr_api::cli::{run_ocr, Cli, Command, ServeArgs};
+use ocr_api::cli::{run_ocr, Cli, CliError, Command, ServeArgs};
 use ocr_api::server::Application;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version exit 0; usage errors exit 1 (see `ocr --help`).
+            return std::process::ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let result = match &cli.command {
-        Command::Ocr(args) => run_ocr(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
-        Command::Serve(args) => serve(args),
-        Command::Keys(args) => run_keys(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
-        Command::Tiers(args) => run_tiers(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
-        Command::Usage(args) => run_usage(args, &mut std::io::stdout().lock()).map_err(|e| e.to_string()),
+        Command::Ocr(args) => run_ocr(args, &mut std::io::stdout().lock()),
+        Command::Serve(args) => serve(args).map_err(CliError::Other),
+        Command::Keys(args) => run_keys(args, &mut std::io::stdout().lock()),
+        Command::Tiers(args) => run_tiers(args, &mut std::io::stdout().lock()),
+        Command::Usage(args) => run_usage(args, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ocr-server: {e}");
-            std::process::ExitCode::FAILURE
+            if !e.is_closed_stdout() {
+                eprintln!("ocr-server: {e}");
+            }
+            std::process::ExitCode::from(e.exit_code())
         }
     }
 }

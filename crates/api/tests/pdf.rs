@@ -163,31 +163,10 @@ fn metric(base: &str, name: &str) -> u64 {
 
 #[test]
 fn born_digital_pdfs_return_their_own_text_without_ocr() {
-    use ocr_pdf::{PageImage, PdfPage, TextLayer, TextLine, TextWord};
     let db = TestDb::new(Backend::Sqlite);
     let base = start(db.settings(), None);
-    let lines = [["Invoice", "2026-11", "No.", "4711"], ["Total", "due:", "EUR", "42.00"]];
-    let page = PdfPage {
-        image: PageImage::gray(1200, 600, vec![255; 1200 * 600]).unwrap(),
-        lines: lines
-            .iter()
-            .enumerate()
-            .map(|(row, words)| TextLine {
-                words: words
-                    .iter()
-                    .enumerate()
-                    .map(|(i, w)| TextWord {
-                        text: w.to_string(),
-                        left: 60.0 + 250.0 * i as f32,
-                        top: 100.0 + 120.0 * row as f32,
-                        width: 200.0,
-                        height: 60.0,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    };
-    let pdf = ocr_pdf::write_searchable_pdf(&[page], TextLayer::Visible).unwrap();
+    let page = common::invoice_page();
+    let pdf = ocr_pdf::write_searchable_pdf(&[page], ocr_pdf::TextLayer::Visible).unwrap();
     let ocr_before = metric(&base, "ocr_pages_total");
     let text_before = metric(&base, "pdf_text_pages_total");
     let v = post(&base, "helloworld", pdf, "invoice.pdf", &[("isOverlayRequired", "true")]);

@@ -20,22 +20,21 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use ocr_engine::AccurateEngine;
 
 pub use address::{classify, AddressClass};
 pub use auth::{Caller, Gatekeeper};
+pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
 pub use input::FieldLimits;
-pub use models::{load_engines, Engines, ExtraEngine, LoadedEngines};
-pub use parse::PDF_NOT_IN_PLAN;
+pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
+pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
 pub use pool::OcrPool;
-pub use state::AppState;
+pub use state::{AppState, Readers};
 
 use crate::config::Config;
 use crate::pdflinks::{LocalDirStorage, PdfLinks};
 use crate::store::Store;
-use document::PageCounters;
 
 /// Server settings (built from [`Config`] by [`Settings::from_config`]).
 #[derive(Debug, Clone)]
@@ -197,10 +196,7 @@ impl Application {
         )
         .await?;
         links.spawn_sweeper(settings.pdf_sweep_interval);
-        let accurate = match (engines.primary.get(&2), engines.primary.get(&1)) {
-            (Some(second), Some(first)) => Some(Arc::new(AccurateEngine::new(second.clone(), first.clone()))),
-            _ => None,
-        };
+        let accurate = accurate_engine(&engines);
         let state = AppState {
             models: engines.clone(),
             accurate,

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ocr_engine::languages::DictionaryChars;
-use ocr_engine::{EngineConfig, ModelSet, OcrEngine};
+use ocr_engine::{AccurateEngine, EngineConfig, ModelSet, OcrEngine};
 
 use super::error::ApiError;
 use crate::config::{ModelProfile, ModelSetConfig};
@@ -49,6 +49,24 @@ fn engine_config(profile: ModelProfile) -> EngineConfig {
     }
 }
 
+/// The files of a configured set in `models_dir`.
+pub fn model_files(models_dir: &Path, set: &ModelSetConfig) -> ModelSet {
+    ModelSet {
+        name: set.name.clone(),
+        detector: models_dir.join(&set.detector),
+        recognizer: models_dir.join(&set.recognizer),
+        classifier: (!set.classifier.as_os_str().is_empty()).then(|| models_dir.join(&set.classifier)),
+    }
+}
+
+/// Engine 3: engine 2 with engine 1's second opinion, when both are loaded.
+pub fn accurate_engine(engines: &LoadedEngines) -> Option<Arc<AccurateEngine>> {
+    match (engines.primary.get(&2), engines.primary.get(&1)) {
+        (Some(second), Some(first)) => Some(Arc::new(AccurateEngine::new(second.clone(), first.clone()))),
+        _ => None,
+    }
+}
+
 /// Loads every configured set whose files are present in `models_dir`.
 pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engines, ApiError> {
     let mut loaded = LoadedEngines {
@@ -64,12 +82,7 @@ pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engine
                 set.name, set.engine
             )));
         }
-        let files = ModelSet {
-            name: set.name.clone(),
-            detector: models_dir.join(&set.detector),
-            recognizer: models_dir.join(&set.recognizer),
-            classifier: (!set.classifier.as_os_str().is_empty()).then(|| models_dir.join(&set.classifier)),
-        };
+        let files = model_files(models_dir, set);
         if !files.is_installed() {
             tracing::warn!(set = %set.name, dir = %models_dir.display(), "model set skipped: files missing");
             continue;

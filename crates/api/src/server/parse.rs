@@ -190,7 +190,7 @@ fn escaped(e: ParamError) -> ApiError {
 /// Whether the input is a PDF (its signature within the first KB, as
 /// readers allow leading junk); otherwise it must be an image format we
 /// read. `filetype` cannot turn an image into a PDF or unknown bytes into an image.
-fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiError> {
+pub fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiError> {
     let head = &bytes[..bytes.len().min(1024)];
     if head.windows(5).any(|w| w == b"%PDF-") {
         return Ok(true);

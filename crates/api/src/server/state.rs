@@ -40,6 +40,38 @@ impl AppState {
         self.plans_ready.load(Ordering::Acquire)
     }
 
+    /// The loaded engines as a [`Readers`] view.
+    pub fn readers(&self) -> Readers<'_> {
+        Readers { models: &self.models, accurate: self.accurate.as_ref() }
+    }
+
+    /// See [`Readers::select`].
+    pub fn select(&self, number: u8, language: &str) -> Result<(PageReader, Script), ApiError> {
+        self.readers().select(number, language)
+    }
+
+    /// See [`Readers::reader`].
+    pub fn reader(&self, number: u8) -> Option<PageReader> {
+        self.readers().reader(number)
+    }
+
+    /// See [`Readers::engine`].
+    pub fn engine(&self, number: u8) -> Option<Arc<OcrEngine>> {
+        self.readers().engine(number)
+    }
+}
+
+/// What reads pages for each OCR.space engine number: the loaded model sets
+/// and engine 3's combination (shared by the server and the `ocr` command).
+#[derive(Clone, Copy)]
+pub struct Readers<'a> {
+    /// Every loaded model set.
+    pub models: &'a super::models::LoadedEngines,
+    /// Engine 3 (engines 2 and 1 combined), when both are installed.
+    pub accurate: Option<&'a Arc<AccurateEngine>>,
+}
+
+impl Readers<'_> {
     /// The number of the installed engine that serves OCR.space engine `number`.
     fn serving(&self, number: u8) -> Option<u8> {
         match number {
@@ -104,7 +136,7 @@ impl AppState {
     /// with engine 1's second opinion when both are installed (else the one
     /// that is).
     pub fn reader(&self, number: u8) -> Option<PageReader> {
-        if let (3, Some(accurate)) = (number, &self.accurate) {
+        if let (3, Some(accurate)) = (number, self.accurate) {
             return Some(PageReader::Accurate(accurate.clone()));
         }
         self.engine(number).map(PageReader::Single)

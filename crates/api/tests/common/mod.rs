@@ -23,6 +23,33 @@ pub fn data(path: &str) -> PathBuf {
     dir.join(path)
 }
 
+/// The text of [`invoice_page`], line by line.
+pub const INVOICE_TEXT: [&str; 2] = ["Invoice 2026-11 No. 4711", "Total due: EUR 42.00"];
+
+/// A born-digital PDF page: the lines of [`INVOICE_TEXT`] as real text on a
+/// white 1200 × 600 px page (written with a visible text layer, it is a
+/// page whose text a PDF reader extracts without OCR).
+pub fn invoice_page() -> ocr_pdf::PdfPage {
+    let lines = INVOICE_TEXT
+        .iter()
+        .enumerate()
+        .map(|(row, line)| ocr_pdf::TextLine {
+            words: line
+                .split(' ')
+                .enumerate()
+                .map(|(i, w)| ocr_pdf::TextWord {
+                    text: w.to_string(),
+                    left: 60.0 + 250.0 * i as f32,
+                    top: 100.0 + 120.0 * row as f32,
+                    width: 200.0,
+                    height: 60.0,
+                })
+                .collect(),
+        })
+        .collect();
+    ocr_pdf::PdfPage { image: ocr_pdf::PageImage::gray(1200, 600, vec![255; 1200 * 600]).unwrap(), lines }
+}
+
 /// The models directory.
 pub fn models_dir() -> PathBuf {
     std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models"))

@@ -1,13 +1,21 @@
-//! The `ocr-server` command line.
+//! The `ocr-server` command line: `ocr` (read files, no server needed),
+//! `serve`, and the administration commands.
+
+mod alto;
+mod error;
+mod hocr;
+mod ocr;
+mod progress;
+mod xml;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use ocr_engine::{PageResult, RecognizeOptions};
-use serde::Serialize;
+use clap::{Parser, Subcommand};
+
+pub use error::{CliError, EXIT_CODES};
+pub use ocr::{run_ocr, Format, OcrArgs, ProgressMode};
 
 use crate::config::{Config, ConfigError};
-use crate::engines::{load_engine, models_dir, CliError};
 
 /// OCR.space-compatible OCR server with a pure-Rust neural OCR engine.
 #[derive(Debug, Parser)]
@@ -21,7 +29,9 @@ pub struct Cli {
 /// Sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read the text of image files and print it (no server needed).
+    /// Read images and PDFs and print their text, JSON, hOCR or ALTO, or
+    /// write a searchable PDF (no server needed).
+    #[command(after_help = EXIT_CODES)]
     Ocr(OcrArgs),
     /// Run the OCR.space-compatible HTTP server.
     Serve(ServeArgs),
@@ -115,66 +125,4 @@ impl ServeArgs {
     pub fn settings(&self) -> Result<crate::server::Settings, ConfigError> {
         Ok(crate::server::Settings::from_config(&self.config()?))
     }
-}
-
-/// Output format of the `ocr` command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Plain text, pages separated by a form feed.
-    Text,
-    /// JSON: one object per file with pages > blocks > lines > words.
-    Json,
-}
-
-/// Arguments of `ocr-server ocr`.
-#[derive(Debug, clap::Args)]
-pub struct OcrArgs {
-    /// Image files (JPEG, PNG, GIF, BMP, WebP, TIFF; every page/frame is read).
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// OCR engine: 1 = PP-OCRv4 mobile (fast), 2 = PP-OCRv6 small (accurate).
-    #[arg(long, default_value_t = 1)]
-    pub engine: u8,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Run the 180° line classifier on every line (for upside-down text).
-    #[arg(long)]
-    pub classify_lines: bool,
-    /// Models directory (default: $OCR_MODELS_DIR or ./models).
-    #[arg(long)]
-    pub models_dir: Option<PathBuf>,
-}
-
-#[derive(Serialize)]
-struct FileResult<'a> {
-    file: String,
-    pages: &'a [PageResult],
-}
-
-/// Runs `ocr-server ocr`, writing results to `out`.
-pub fn run_ocr(args: &OcrArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
-    let dir = args.models_dir.clone().unwrap_or_else(models_dir);
-    let engine = load_engine(args.engine, &dir)?;
-    let options = RecognizeOptions { classify_lines: args.classify_lines, ..Default::default() };
-    let write_err = |e: std::io::Error| CliError::Io { path: "<stdout>".into(), source: e };
-    for (i, file) in args.files.iter().enumerate() {
-        let bytes = std::fs::read(file).map_err(|e| CliError::Io { path: file.display().to_string(), source: e })?;
-        let pages = engine.recognize_bytes(&bytes, &options)?;
-        match args.format {
-            Format::Text => {
-                if i > 0 {
-                    writeln!(out, "\u{c}").map_err(write_err)?;
-                }
-                let texts: Vec<String> = pages.iter().map(PageResult::text).collect();
-                writeln!(out, "{}", texts.join("\n\u{c}\n")).map_err(write_err)?;
-            }
-            Format::Json => {
-                let record = FileResult { file: file.display().to_string(), pages: &pages };
-                let json = serde_json::to_string(&record).map_err(|e| write_err(e.into()))?;
-                writeln!(out, "{json}").map_err(write_err)?;
-            }
-        }
-    }
-    Ok(())
 }
