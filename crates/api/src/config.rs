@@ -78,6 +78,8 @@ pub struct ServerConfig {
     pub max_field_bytes: usize,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Seconds a request's body may take to arrive.
+    pub body_timeout_secs: u64,
     /// Peers whose `X-Forwarded-For` is trusted.
     pub trusted_proxies: Vec<IpAddr>,
     /// Build model plans at start-up.

@@ -170,6 +170,22 @@ fn a_declared_body_over_the_budget_is_refused_unread() {
     assert!(response.contains("the body exceeds the maximum of"), "{response}");
 }
 
+/// A body that trickles in is cut off at the body deadline, answered.
+#[test]
+fn a_body_that_does_not_arrive_in_time_is_refused() {
+    let db = TestDb::new(Backend::Sqlite);
+    let base = start_edge(Settings { body_timeout: Duration::from_secs(1), ..db.settings() });
+    let mut stream = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = "POST /parse/image HTTP/1.1\r\nHost: x\r\napikey: helloworld\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nlanguage=e";
+    stream.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    println!("slow body: answered after {:?}", started.elapsed());
+    assert!(response.contains("the body did not arrive within 1 s."), "{response}");
+}
+
 fn tier(id: &str, ip_daily: i64) -> Tier {
     Tier {
         id: id.into(),

@@ -58,6 +58,9 @@ pub enum ApiError {
         /// Its limit in bytes.
         limit: u64,
     },
+    /// The body did not arrive in time.
+    #[error("The request could not be read: the body did not arrive within {0} s.")]
+    BodyTimeout(u64),
     /// More text fields than any request needs.
     #[error("The request could not be read: more than {0} fields were sent.")]
     TooManyFields(usize),

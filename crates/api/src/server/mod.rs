@@ -75,6 +75,8 @@ pub struct Settings {
     pub field_limits: FieldLimits,
     /// Time in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// Time a request's body may take to arrive.
+    pub body_timeout: Duration,
     /// Build every optimised model plan in the background at start-up, so
     /// requests never pay for it (`/ready` answers 200 once done).
     pub prepare_plans: bool,
@@ -142,6 +144,7 @@ impl Settings {
                 max_field_bytes: config.server.max_field_bytes,
             },
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
+            body_timeout: Duration::from_secs(config.server.body_timeout_secs),
         }
     }
 }
@@ -214,6 +217,7 @@ impl Application {
             plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
             fetch_policy: settings.fetch_policy.clone(),
             field_limits: settings.field_limits,
+            body_timeout: settings.body_timeout,
         };
         if settings.prepare_plans {
             spawn_plan_builder(&state);

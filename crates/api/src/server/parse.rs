@@ -71,7 +71,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         None => None,
     };
     let limit = caller.as_ref().map_or(gate.hard_cap_bytes(), |c| gate.file_limit(c));
-    let raw = read_request(req, payload, limit, state.field_limits, async |secret: &str| {
+    let reading = read_request(req, payload, limit, state.field_limits, async |secret: &str| {
         if let Some(known) = &caller {
             return Ok(gate.file_limit(known));
         }
@@ -79,8 +79,10 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         let limit = gate.file_limit(&found);
         caller = Some(found);
         Ok(limit)
-    })
-    .await?;
+    });
+    let raw = tokio::time::timeout(state.body_timeout, reading)
+        .await
+        .map_err(|_| ApiError::BodyTimeout(state.body_timeout.as_secs()))??;
     let mut params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(escaped)?;
     // Parsing copied the values: free the originals (a base64Image may be large).
     drop(raw.fields);

@@ -30,6 +30,8 @@ pub struct AppState {
     pub fetch_policy: super::fetch::FetchPolicy,
     /// Text fields one request may send, and the bytes of each.
     pub field_limits: super::input::FieldLimits,
+    /// Time a request's body may take to arrive.
+    pub body_timeout: std::time::Duration,
     /// Set once every engine's optimised plans have been built.
     pub plans_ready: Arc<AtomicBool>,
 }
