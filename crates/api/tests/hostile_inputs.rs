@@ -107,6 +107,35 @@ fn nested_forms_are_refused_with_a_clear_error() {
     assert!(message.contains("more than 5000000 drawing operations"), "{message}");
 }
 
+/// The GIF: a 6000 × 6000 canvas and three 1 × 1 frames (89 bytes).
+fn big_canvas_gif() -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&6000u16.to_le_bytes());
+    gif.extend_from_slice(&6000u16.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    for (x, y) in [(10u16, 10u16), (5000, 20), (30, 5999)] {
+        gif.extend_from_slice(&[0x21, 0xF9, 4, 4, 10, 0, 0, 0, 0x2C]);
+        for v in [x, y, 1, 1] {
+            gif.extend_from_slice(&v.to_le_bytes());
+        }
+        gif.extend_from_slice(&[0, 2, 2, 0x44, 0x01, 0]);
+    }
+    gif.push(0x3B);
+    gif
+}
+
+#[test]
+fn a_gif_of_tiny_frames_on_a_huge_canvas_is_refused() {
+    let db = TestDb::new(backend_from_env());
+    let settings = db.settings();
+    keep_until_exit(db);
+    let base = common::start(settings, None);
+    let v = post(&base, "helloworld", "canvas.gif", big_canvas_gif());
+    assert_eq!(v["OCRExitCode"], 3, "{v}");
+    let message = v["ErrorMessage"][0].as_str().unwrap();
+    assert!(message.contains("more than 64000000 pixels"), "{message}");
+}
+
 #[test]
 fn a_timed_out_job_stops_and_frees_its_worker() {
     let db = TestDb::new(backend_from_env());

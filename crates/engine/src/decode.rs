@@ -27,14 +27,27 @@ pub struct DecodeLimits {
     /// Largest number of pixels of all pages or frames together (a GIF
     /// frame counts its whole canvas), charged before each page is decoded.
     pub max_total_pixels: u64,
+    /// Pixels all pages together may have per byte of input, beyond one
+    /// page of [`max_pixels`](Self::max_pixels): a multi-page input may
+    /// decode to at most `max(max_pixels, bytes × this)` pixels (and never
+    /// more than [`max_total_pixels`](Self::max_total_pixels)). Compressed
+    /// scans stay far below 1000 pixels per byte; a bomb (a 150-byte GIF of
+    /// three 6000 × 6000 frames) is far above.
+    pub max_pixels_per_byte: u64,
 }
 
 impl Default for DecodeLimits {
     /// 64 megapixels per page (an A4 page scanned at 600 dpi is 35 MP),
     /// 999 pages, at least 8 pixels per side, 1 billion pixels in all
-    /// (115 A4 pages at 300 dpi).
+    /// (115 A4 pages at 300 dpi), 1000 pixels per input byte.
     fn default() -> Self {
-        Self { max_pixels: 64_000_000, max_pages: 999, min_side: 8, max_total_pixels: 1_000_000_000 }
+        Self {
+            max_pixels: 64_000_000,
+            max_pages: 999,
+            min_side: 8,
+            max_total_pixels: 1_000_000_000,
+            max_pixels_per_byte: 1000,
+        }
     }
 }
 
@@ -99,7 +112,8 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<Vec<RgbImage>
 /// `read(index, page)` with each (0-based) before the next is decoded, and
 /// returns the number of pages. Limits are as for [`decode_image`]; the
 /// pixels of all pages together are charged against
-/// [`DecodeLimits::max_total_pixels`] before each page is decoded, and the
+/// [`DecodeLimits::max_total_pixels`] and
+/// [`DecodeLimits::max_pixels_per_byte`] before each page is decoded, and the
 /// current [`crate::cancel`] token is checked between pages. An error from
 /// `read` stops decoding and is returned.
 pub fn for_each_page(
@@ -111,7 +125,8 @@ pub fn for_each_page(
         return Err(EngineError::EmptyInput);
     }
     let kind = ImageKind::sniff(bytes).ok_or(EngineError::UnsupportedFormat)?;
-    let mut budget = Budget { used: 0, limits };
+    let amplified = (bytes.len() as u64).saturating_mul(limits.max_pixels_per_byte).max(limits.max_pixels);
+    let mut budget = Budget { used: 0, total: limits.max_total_pixels.min(amplified), limits };
     match kind {
         ImageKind::Tiff => decode_tiff(bytes, &mut budget, &mut read),
         ImageKind::Gif => crate::gif_frames::decode_gif(bytes, &mut budget, &mut read),
@@ -126,6 +141,8 @@ pub fn for_each_page(
 /// The pixels charged so far for one input, against its limits.
 pub(crate) struct Budget<'l> {
     used: u64,
+    /// Pixels this input may decode to in all.
+    pub(crate) total: u64,
     pub(crate) limits: &'l DecodeLimits,
 }
 
@@ -136,8 +153,8 @@ impl Budget<'_> {
         crate::cancel::checkpoint()?;
         check_size(width, height, self.limits)?;
         self.used = self.used.saturating_add(u64::from(width) * u64::from(height));
-        if self.used > self.limits.max_total_pixels {
-            return Err(EngineError::TotalPixels { limit: self.limits.max_total_pixels });
+        if self.used > self.total {
+            return Err(EngineError::TotalPixels { limit: self.total });
         }
         Ok(())
     }

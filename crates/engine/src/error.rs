@@ -46,7 +46,9 @@ pub enum EngineError {
     },
     /// All pages or frames of the input together have more pixels than
     /// allowed (counted before each page is allocated).
-    #[error("the input's pages need more than {limit} pixels in total")]
+    #[error(
+        "the input's pages or frames together need more than {limit} pixels, over the budget for a file of this size"
+    )]
     TotalPixels {
         /// The configured budget for all pages of one input.
         limit: u64,

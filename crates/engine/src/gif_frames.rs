@@ -42,8 +42,8 @@ pub(crate) fn decode_gif(
     if frames > limits.max_pages {
         return Err(EngineError::TooManyPages { limit: limits.max_pages });
     }
-    if (frames as u64).saturating_mul(u64::from(width) * u64::from(height)) > limits.max_total_pixels {
-        return Err(EngineError::TotalPixels { limit: limits.max_total_pixels });
+    if (frames as u64).saturating_mul(u64::from(width) * u64::from(height)) > budget.total {
+        return Err(EngineError::TotalPixels { limit: budget.total });
     }
     let global = decoder.global_palette().map(<[u8]>::to_vec);
     let mut canvas: Option<RgbImage> = None;

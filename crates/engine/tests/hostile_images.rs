@@ -35,7 +35,9 @@ fn big_canvas_gif_frames_are_decoded_one_at_a_time_on_one_canvas() {
     let gif = tiny_frames_on_a_big_canvas(6000, 6000, &[(10, 10), (5000, 20), (30, 5999)]);
     assert!(gif.len() < 200, "{}", gif.len());
     let mut seen = Vec::new();
-    let pages = for_each_page(&gif, &DecodeLimits::default(), |index, page| {
+    // Allowed here, to see the frames (the default budget refuses this file).
+    let roomy = DecodeLimits { max_pixels_per_byte: u64::MAX, ..DecodeLimits::default() };
+    let pages = for_each_page(&gif, &roomy, |index, page| {
         assert!(matches!(page, Cow::Borrowed(_)), "frames are lent from the reused canvas, not copied");
         assert_eq!(page.dimensions(), (6000, 6000));
         seen.push((index, page.get_pixel(10, 10).0, page.get_pixel(5000, 20).0, page.get_pixel(30, 5999).0));
@@ -49,9 +51,27 @@ fn big_canvas_gif_frames_are_decoded_one_at_a_time_on_one_canvas() {
 }
 
 #[test]
+fn the_issues_gif_is_refused_before_any_frame_is_decoded() {
+    // 3 × 36 MP from 89 bytes: over max(64 MP, 1000 pixels per byte).
+    let gif = tiny_frames_on_a_big_canvas(6000, 6000, &[(10, 10), (5000, 20), (30, 5999)]);
+    let mut read = 0;
+    let err = for_each_page(&gif, &DecodeLimits::default(), |_, _| {
+        read += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(matches!(err, EngineError::TotalPixels { limit: 64_000_000 }), "{err}");
+    assert_eq!(read, 0);
+    // One such frame is a single (blank) page within the per-page limit.
+    let one = tiny_frames_on_a_big_canvas(6000, 6000, &[(10, 10)]);
+    assert_eq!(for_each_page(&one, &DecodeLimits::default(), |_, _| Ok(())).unwrap(), 1);
+}
+
+#[test]
 fn canvas_pixels_of_every_frame_count_against_the_total() {
     let gif = tiny_frames_on_a_big_canvas(6000, 6000, &[(0, 0), (1, 1), (2, 2)]);
-    let limits = DecodeLimits { max_total_pixels: 100_000_000, ..DecodeLimits::default() };
+    let limits =
+        DecodeLimits { max_total_pixels: 100_000_000, max_pixels_per_byte: u64::MAX, ..DecodeLimits::default() };
     let mut read = 0;
     let err = for_each_page(&gif, &limits, |_, _| {
         read += 1;

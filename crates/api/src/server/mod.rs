@@ -26,7 +26,7 @@ pub use auth::{Caller, Gatekeeper};
 pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
-pub use input::FieldLimits;
+pub use input::{decode_base64_image, read_request, FieldLimits, RawRequest, SharedPayload};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
 pub use pool::OcrPool;
