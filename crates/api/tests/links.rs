@@ -27,15 +27,23 @@ fn stored_files(dir: &Path) -> usize {
 }
 
 async fn link_rows(db: &TestDb) -> i64 {
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
     sqlx::query_scalar("SELECT COUNT(*) FROM pdf_links").fetch_one(&pool).await.unwrap()
 }
 
 /// Two instances sweep at the same moment: together they delete each of the
-/// 100 expired files once (files stored by either), and nothing is left.
+/// 100 expired files once (files stored by either), and nothing is left;
+/// on PostgreSQL and on SQLite.
 #[test]
 fn concurrent_sweepers_delete_each_expired_pdf_once() {
-    let db = TestDb::new(Backend::Postgres);
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        sweep_twice_at_once(backend);
+    }
+}
+
+fn sweep_twice_at_once(backend: Backend) {
+    let db = TestDb::new(backend);
     let dir = db.data_dir.join("pdf");
     block_on(async {
         let a = instance(&db, Duration::from_secs(1)).await;
@@ -48,7 +56,7 @@ fn concurrent_sweepers_delete_each_expired_pdf_once() {
         tokio::time::sleep(Duration::from_millis(2100)).await;
         let (removed_a, removed_b) = tokio::join!(a.sweep(), b.sweep());
         let (removed_a, removed_b) = (removed_a.unwrap(), removed_b.unwrap());
-        println!("sweepers: instance A deleted {removed_a}, instance B {removed_b}");
+        println!("{backend:?} sweepers: instance A deleted {removed_a}, instance B {removed_b}");
         assert_eq!(removed_a + removed_b, 100, "each file deleted once");
         assert_eq!((stored_files(&dir), link_rows(&db).await), (0, 0));
         assert_eq!(a.sweep().await.unwrap(), 0);
