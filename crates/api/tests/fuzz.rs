@@ -5,6 +5,8 @@
 
 #[path = "../examples/fuzz/harness.rs"]
 mod harness;
+#[path = "../examples/fuzz/rawpdf.rs"]
+mod rawpdf;
 #[path = "../examples/fuzz/seeds.rs"]
 mod seeds;
 // The command line's target names are not used here.
@@ -22,14 +24,7 @@ const SEED: u64 = 0x5EED;
 fn fuzz(target: Target) {
     // Generous for the debug profile; typical inputs take milliseconds.
     match harness::run(target, INPUTS, SEED, Duration::from_secs(20)) {
-        Ok(stats) => println!(
-            "{}: {} inputs, {} refused, slowest {:?}, {:.1} s",
-            target.name(),
-            stats.inputs,
-            stats.errors,
-            stats.slowest,
-            stats.elapsed.as_secs_f64()
-        ),
+        Ok(stats) => println!("{}: {stats}", target.name()),
         Err(failure) => {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
             let saved = failure.save(&dir).map(|p| p.display().to_string()).unwrap_or_else(|e| e.to_string());

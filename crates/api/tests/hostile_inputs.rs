@@ -4,62 +4,14 @@
 //! this file is its own test binary so the CPU-time check sees only its server.
 
 mod common;
+#[path = "../examples/fuzz/rawpdf.rs"]
+mod rawpdf;
 
 use std::time::{Duration, Instant};
 
 use common::{backend_from_env, client, data, keep_until_exit, TestDb};
 use ocr_pdf::{write_searchable_pdf, PageImage, PdfPage, TextLayer};
 use serde_json::Value;
-
-/// A PDF from raw object bodies (object `i + 1` is `objects[i]`; object 1 is the catalog).
-fn raw_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = b"%PDF-1.5\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
-}
-
-fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
-    body.extend_from_slice(data);
-    body.extend_from_slice(b"\nendstream");
-    body
-}
-
-/// The input: 22 Form XObjects, each drawing the next 8 times.
-fn nested_forms_pdf() -> Vec<u8> {
-    const DEPTH: usize = 22;
-    let mut objects = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Resources << /XObject << /X0 5 0 R >> >> /Contents 4 0 R >>"
-            .to_vec(),
-        stream("", b"/X0 Do"),
-    ];
-    for i in 0..DEPTH {
-        let form = "/Type /XObject /Subtype /Form /BBox [0 0 10 10]";
-        objects.push(if i + 1 == DEPTH {
-            stream(form, b"0 0 1 1 re f")
-        } else {
-            let resources = format!("{form} /Resources << /XObject << /X{} {} 0 R >> >>", i + 1, i + 6);
-            stream(&resources, format!("/X{} Do ", i + 1).repeat(8).as_bytes())
-        });
-    }
-    raw_pdf(&objects)
-}
 
 /// `pages` scanned pages (the receipt JPEG), each needing OCR.
 fn scanned_pdf(pages: usize) -> Vec<u8> {
@@ -97,7 +49,7 @@ fn nested_forms_are_refused_with_a_clear_error() {
     let settings = db.settings();
     keep_until_exit(db);
     let base = common::start(settings, None);
-    let pdf = nested_forms_pdf();
+    let pdf = rawpdf::nested_forms(22, 8);
     assert!(pdf.len() < 8 << 10, "{}", pdf.len());
     let started = Instant::now();
     let v = post(&base, "helloworld", "nested.pdf", pdf);

@@ -130,6 +130,19 @@ pub struct Stats {
     pub elapsed: Duration,
 }
 
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} inputs ({} refused with an error), slowest {:?}, {:.1} s",
+            self.inputs,
+            self.errors,
+            self.slowest,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
 /// An input that panicked or ran too long.
 #[derive(Debug)]
 pub struct Failure {

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use ocr_pdf::{write_searchable_pdf, PageImage, PdfPage, TextLayer, TextLine, TextWord};
 
+use crate::rawpdf::{nested_forms, raw_pdf, stream};
 use crate::targets::BOUNDARY;
 
 /// The shared corpus: `$OCR_DATA_DIR`, else `../shared/data` beside the repository.
@@ -111,6 +112,7 @@ pub fn pdfs() -> Vec<Vec<u8>> {
     let mut inline = b"q 50 0 0 20 10 10 cm BI /W 4 /H 2 /BPC 8 /CS /G /F /AHx ID 00ff00ff ff00ff00> EI Q".to_vec();
     inline.extend_from_slice(b" BT /F1 9 Tf 5 5 Td (x) Tj ET");
     seeds.push(raw_page(helvetica, &[], &inline));
+    seeds.push(nested_forms(4, 3));
     seeds
 }
 
@@ -131,28 +133,7 @@ fn raw_page(resources: &str, forms: &[(&str, Vec<u8>)], content: &[u8]) -> Vec<u
     for (filter, data) in forms {
         objects.push(stream(&format!("/Type /XObject /Subtype /Form /BBox [0 0 120 80] {filter}"), data));
     }
-    let mut out = b"%PDF-1.5\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        writeln!(out, "{} 0 obj", i + 1).unwrap();
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).unwrap();
-    for offset in offsets {
-        writeln!(out, "{offset:010} 00000 n ").unwrap();
-    }
-    write!(out, "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).unwrap();
-    out
-}
-
-fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut body = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
-    body.extend_from_slice(data);
-    body.extend_from_slice(b"\nendstream");
-    body
+    raw_pdf(&objects)
 }
 
 fn zlib(data: &[u8]) -> Vec<u8> {
