@@ -5,6 +5,10 @@
 //! Engine 3 is [`AccurateEngine`]: Engine 2 with every accuracy option, Engine 1 as second opinion.
 //! `OCR_DETECT_ORIENTATION=1` / `OCR_DESKEW=1` turn those options on for engines 1 and 2.
 //!
+//! Folders: `receipts`, `lines`, `lines-wide` and `pages` (or `OCR_FOLDERS=a,b`). CER is only
+//! meaningful where the ground truth's order is a reading order (receipts, lines); `pages/`
+//! lists words in the PDF's order, so read its bag-of-words F1.
+//!
 //! With `--dump DIR`, each page's text is written to `DIR/<name>.txt` for inspection.
 
 use std::path::PathBuf;
@@ -31,7 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (ModelSet::engine2(&models), EngineConfig::engine2())
     };
     // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE,
-    // OCR_WORD_GAP_BLANK, OCR_WORD_GAP_BLANK_PITCH, OCR_WORD_GAP_PITCHES; OCR_FOLDERS=receipts,lines.
+    // OCR_WORD_GAP_BLANK, OCR_WORD_GAP_BLANK_PITCH, OCR_WORD_GAP_PITCHES,
+    // OCR_WORD_GAP_JOINED; OCR_FOLDERS=receipts,lines.
     if let Some(v) = std::env::var("OCR_DET_MAX_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.detector.max_side = v;
     }
@@ -52,6 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(v) = std::env::var("OCR_WORD_GAP_PITCHES").ok().and_then(|v| v.parse().ok()) {
         config.layout.word_gap_pitches = v;
+    }
+    if let Some(v) = std::env::var("OCR_WORD_GAP_JOINED").ok().and_then(|v| v.parse().ok()) {
+        config.layout.word_gap_joined = v;
     }
     // Engine 3 is Engine 2 (with the knobs above) plus Engine 1 as its second opinion.
     let engine = Arc::new(OcrEngine::load(&set, config)?);
@@ -85,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let folders: Vec<String> = match std::env::var("OCR_FOLDERS") {
         Ok(v) => v.split(',').map(str::to_string).collect(),
-        Err(_) => vec!["receipts".into(), "lines".into()],
+        Err(_) => ["receipts", "lines", "lines-wide", "pages"].map(String::from).to_vec(),
     };
     for folder in &folders {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(data.join(folder))?
@@ -114,13 +122,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             total += s;
         }
         println!(
-            "== {folder} ({} images, engine {engine_no}, {:.1} s): CER {:.4}  caseless CER {:.4}  bag-of-words F1 {:.4}  caseless F1 {:.4}",
+            "== {folder} ({} images, engine {engine_no}, {:.1} s): CER {:.4}  caseless CER {:.4}  bag-of-words F1 {:.4}  caseless F1 {:.4}  digit words whole {:.4} ({}/{})",
             entries.len(),
             start.elapsed().as_secs_f64(),
             total.cer(),
             total.cer_caseless(),
             total.bag_of_words_f1(),
-            total.bag_of_words_f1_caseless()
+            total.bag_of_words_f1_caseless(),
+            total.digit_words_whole_rate(),
+            total.digit_words_whole,
+            total.reference_digit_words
         );
     }
     Ok(())

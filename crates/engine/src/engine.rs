@@ -394,6 +394,13 @@ impl OcrEngine {
         };
         // Borrow the page unless it has to be scaled (or, below, turned).
         let mut work = if s != 1.0 { Cow::Owned(resize(page, ww, wh)) } else { Cow::Borrowed(page) };
+        // A tightly cropped line (or any thin strip) gets a border of its own
+        // background, so the detector sees text away from the edges and the
+        // line crops can take in whole glyphs.
+        let pad = thin_page_padding(work.width(), work.height());
+        if pad > 0 {
+            work = Cow::Owned(pad_image(&work, pad, border_colour(&work)));
+        }
         timings.decode += clock.elapsed();
         let mut detect_side =
             if options.upscale { self.detector.config().max_side * 2 } else { self.detector.config().max_side };
@@ -488,20 +495,24 @@ impl OcrEngine {
             let clock = Instant::now();
             if !reading.chars.is_empty() && reading.confidence() >= self.config.min_line_confidence {
                 let words = words_from_reading(&crop, &reading, &self.config.layout, 1.0);
-                segments.push(Segment { words, bbox: BoundingBox::from_quad(&crop.quad) });
+                segments.push(Segment { words, bbox: BoundingBox::from_quad(&crop.quad), quad: crop.quad });
             }
             timings.postprocess += clock.elapsed();
         }
         let clock = Instant::now();
         let mut blocks = assemble(segments, &self.config.layout);
-        // Back from working pixels (straightened, scaled) to page pixels.
-        map_blocks(&mut blocks, |p| {
-            let p = straightened.as_ref().map_or(p, |r| r.to_source(p));
-            Point::new(p.x * to_page, p.y * to_page)
-        });
-        timings.postprocess += clock.elapsed();
         let (width, height) =
             if rotation % 180 == 0 { (page.width(), page.height()) } else { (page.height(), page.width()) };
+        // Back from working pixels (straightened, padded, scaled) to page pixels.
+        let pad = pad as f32;
+        map_blocks(&mut blocks, |p| {
+            let p = straightened.as_ref().map_or(p, |r| r.to_source(p));
+            Point::new(
+                ((p.x - pad) * to_page).clamp(0.0, width as f32),
+                ((p.y - pad) * to_page).clamp(0.0, height as f32),
+            )
+        });
+        timings.postprocess += clock.elapsed();
         Ok(PageResult { width, height, rotation, blocks })
     }
 
@@ -590,6 +601,29 @@ fn small_text_factor(boxes: &[DetectedBox]) -> Option<f32> {
     heights.sort_by(f32::total_cmp);
     let median = heights[heights.len() / 2];
     (median < SMALL_TEXT_HEIGHT).then(|| (1.5 * SMALL_TEXT_HEIGHT / median.max(1.0)).min(2.0))
+}
+
+/// Pages whose shorter side is under this many pixels, or that are this
+/// many times wider than tall (or taller than wide), are read with a border.
+const THIN_PAGE_SIDE: u32 = 160;
+const THIN_PAGE_RATIO: u32 = 6;
+
+/// The border (pixels on every side) a thin page is read with: half its
+/// shorter side, at least 16 pixels; 0 for other pages.
+fn thin_page_padding(width: u32, height: u32) -> u32 {
+    let (short, long) = (width.min(height), width.max(height));
+    if short < THIN_PAGE_SIDE || long >= THIN_PAGE_RATIO * short.max(1) {
+        (short / 2).max(16)
+    } else {
+        0
+    }
+}
+
+/// `image` centred on a canvas `pad` pixels larger on every side, filled with `colour`.
+fn pad_image(image: &RgbImage, pad: u32, colour: image::Rgb<u8>) -> RgbImage {
+    let mut out = RgbImage::from_pixel(image.width() + 2 * pad, image.height() + 2 * pad, colour);
+    image::imageops::replace(&mut out, image, pad as i64, pad as i64);
+    out
 }
 
 /// Working size with [`RecognizeOptions::upscale`]: pages under

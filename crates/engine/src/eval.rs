@@ -50,6 +50,11 @@ pub struct Scores {
     pub hypothesis_words: usize,
     /// Words in the references.
     pub reference_words: usize,
+    /// Reference words that contain a digit (amounts, dates, times, codes).
+    pub reference_digit_words: usize,
+    /// Of those, how many the hypothesis holds as one whole word (caseless
+    /// multiset match): a split `33 .92` or a merged `RM33.92` misses.
+    pub digit_words_whole: usize,
 }
 
 impl Scores {
@@ -68,6 +73,8 @@ impl Scores {
             words_matched_caseless: bag_intersection(&h.to_lowercase(), &r.to_lowercase()),
             hypothesis_words: h.split(' ').filter(|w| !w.is_empty()).count(),
             reference_words: r.split(' ').filter(|w| !w.is_empty()).count(),
+            reference_digit_words: r.split(' ').filter(|w| has_digit(w)).count(),
+            digit_words_whole: digit_word_matches(&h.to_lowercase(), &r.to_lowercase()),
         }
     }
 
@@ -91,6 +98,25 @@ impl Scores {
     pub fn bag_of_words_f1_caseless(&self) -> f64 {
         f1(self.words_matched_caseless, self.hypothesis_words, self.reference_words)
     }
+
+    /// Share of the reference's digit-bearing words read as one whole word
+    /// (1 when the reference has none).
+    pub fn digit_words_whole_rate(&self) -> f64 {
+        if self.reference_digit_words == 0 {
+            return 1.0;
+        }
+        self.digit_words_whole as f64 / self.reference_digit_words as f64
+    }
+}
+
+fn has_digit(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Reference words with a digit that `hypothesis` holds whole (multiset match).
+fn digit_word_matches(hypothesis: &str, reference: &str) -> usize {
+    let digits_only = |t: &str| t.split(' ').filter(|w| has_digit(w)).collect::<Vec<_>>().join(" ");
+    bag_intersection(&digits_only(hypothesis), &digits_only(reference))
 }
 
 /// Size of the multiset intersection of the space-separated words of `a` and `b`.
@@ -130,6 +156,8 @@ impl std::ops::AddAssign for Scores {
         self.words_matched_caseless += o.words_matched_caseless;
         self.hypothesis_words += o.hypothesis_words;
         self.reference_words += o.reference_words;
+        self.reference_digit_words += o.reference_digit_words;
+        self.digit_words_whole += o.digit_words_whole;
     }
 }
 
@@ -157,6 +185,8 @@ mod tests {
         assert_eq!(s.char_errors_caseless, 7);
         assert_eq!(s.words_matched, 2);
         assert_eq!(s.words_matched_caseless, 3);
+        assert_eq!((s.reference_digit_words, s.digit_words_whole), (1, 1));
+        assert_eq!(Scores::of("TOTAL 33 .92", "TOTAL 33.92").digit_words_whole_rate(), 0.0);
         assert!((s.bag_of_words_f1() - 2.0 * (2.0 / 3.0) * 0.5 / (2.0 / 3.0 + 0.5)).abs() < 1e-9);
     }
 }

@@ -7,13 +7,13 @@
 //! ("TAMANDAYA" for "TAMAN DAYA"). On crops too faint to tell ink from paper,
 //! a CTC gap much wider than the line's usual character pitch splits instead.
 //!
-//! Lines: segments that overlap vertically by at least half the smaller
-//! height join one line, ordered left to right. Blocks: consecutive lines
-//! separated by less than `block_gap` line heights.
+//! Lines, blocks, columns and reading order: [`crate::reading_order`].
 
 use crate::crop::LineCrop;
+use crate::geometry::Quad;
+pub use crate::reading_order::assemble;
 use crate::recognition::{RecognizedChar, RecognizedText};
-use crate::result::{Block, BoundingBox, Line, Word};
+use crate::result::{BoundingBox, Word};
 
 /// Parameters of word splitting and line/block grouping.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,10 +28,28 @@ pub struct LayoutParams {
     /// Without usable contrast: a gap between character centres wider than
     /// this many typical character pitches makes a word break.
     pub word_gap_pitches: f32,
+    /// Distance between character centres, in typical pitches, that a
+    /// break inside what reads as one token (`33.92`, `21:13`, `12-01-19`)
+    /// needs besides the blank gap.
+    pub word_gap_joined: f32,
     /// Vertical overlap (fraction of the smaller height) for two segments to share a line.
     pub line_overlap: f32,
     /// Vertical gap, in median line heights, that starts a new block.
     pub block_gap: f32,
+    /// A column holds at least this many segments.
+    pub column_min_lines: usize,
+    /// Most segments of a text column are at least this many line heights
+    /// wide (about twice as many characters): narrower runs of cells are a
+    /// table or a receipt's price column, read row by row.
+    pub column_min_width: f32,
+    /// A gutter between columns is at least this many line heights wide.
+    pub column_min_gutter: f32,
+    /// At most this fraction of a region's segments may cross a gutter
+    /// (besides those wider than [`LayoutParams::column_spanner_width`]).
+    pub column_max_crossing: f32,
+    /// Segments at least this fraction of the region's width never count
+    /// against a gutter: they are headings or full-width text.
+    pub column_spanner_width: f32,
 }
 
 impl Default for LayoutParams {
@@ -40,8 +58,14 @@ impl Default for LayoutParams {
             word_gap_blank: 0.23,
             word_gap_blank_pitch: 0.45,
             word_gap_pitches: 1.9,
+            word_gap_joined: 1.5,
             line_overlap: 0.5,
             block_gap: 1.2,
+            column_min_lines: 3,
+            column_min_width: 8.0,
+            column_min_gutter: 1.2,
+            column_max_crossing: 0.05,
+            column_spanner_width: 0.6,
         }
     }
 }
@@ -53,6 +77,8 @@ pub struct Segment {
     pub words: Vec<Word>,
     /// Box of the whole detected region, in page pixels.
     pub bbox: BoundingBox,
+    /// The detected region itself (its slope tells the text's tilt).
+    pub quad: Quad,
 }
 
 /// Splits a reading into words with page-pixel boxes. `scale` maps working
@@ -105,6 +131,14 @@ fn trim_to_ink(blank: &[bool], mut x0: f32, mut x1: f32, first_centre: f32, last
 
 /// Groups characters into words: split at spaces and at wide blank gaps
 /// (`blank[x]`: column `x` of the crop holds no ink; all `false` when unknown).
+///
+/// A gap inside what reads as one number (a digit next to a digit, or a
+/// joining mark `.`, `,`, `:`, `-` or `/` between two digits) or between
+/// initials (`D.I.Y.`) also needs the two characters' centres [`LayoutParams::word_gap_joined`]
+/// pitches apart: narrow glyphs (`1`, `.`, `:`) leave wide white space
+/// around them in monospaced receipt fonts, yet sit one pitch from their
+/// neighbours, so `33.92`, `12-01-19`, `21:13` or `D.I.Y.` stay whole while
+/// `1800 88` (two pitches apart) still splits.
 fn split_words<'a>(
     chars: &'a [RecognizedChar],
     blank: &[bool],
@@ -113,9 +147,12 @@ fn split_words<'a>(
 ) -> Vec<Vec<&'a RecognizedChar>> {
     let pitch = typical_pitch(chars);
     let has_contrast = blank.iter().any(|&b| b);
+    let ink = ink_centres(chars, blank);
+    let ink_pitch = typical_distance(chars, &ink);
     let mut words: Vec<Vec<&RecognizedChar>> = Vec::new();
     let mut current: Vec<&RecognizedChar> = Vec::new();
-    for c in chars {
+    let mut previous_index = 0;
+    for (k, c) in chars.iter().enumerate() {
         if c.text.trim().is_empty() {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
@@ -124,22 +161,118 @@ fn split_words<'a>(
         }
         if let Some(prev) = current.last() {
             let (from, to) = ((prev.x0 + prev.x1) / 2.0, (c.x0 + c.x1) / 2.0);
-            let breaks = if has_contrast {
+            let before_prev = current.len().checked_sub(2).map(|i| current[i]);
+            let next = chars.get(k + 1).filter(|n| !n.text.trim().is_empty());
+            let mut breaks = if has_contrast {
                 let needed = (params.word_gap_blank * height).max(pitch.unwrap_or(0.0) * params.word_gap_blank_pitch);
                 longest_blank_run(blank, from, to) as f32 >= needed
             } else {
                 pitch.is_some_and(|p| to - from > params.word_gap_pitches * p)
             };
+            if breaks && joins_one_token(before_prev, prev, c, next) {
+                // Inside what reads as one token, white space alone is no
+                // evidence: the two glyphs' ink must also stand further apart
+                // than the line's usual pitch (a space's worth).
+                let distance = ink[k] - ink[previous_index];
+                breaks = ink_pitch.is_none_or(|p| distance >= params.word_gap_joined * p);
+            }
             if breaks {
                 words.push(std::mem::take(&mut current));
             }
         }
         current.push(c);
+        previous_index = k;
     }
     if !current.is_empty() {
         words.push(current);
     }
     words
+}
+
+/// The centre of each character's ink, in crop pixels: the middle of the
+/// ink runs (maximal runs of non-blank columns) whose middles fall between
+/// the midpoints to its neighbours' CTC positions. CTC positions come in
+/// whole time steps (8 crop pixels); the ink is exact to the pixel. Falls
+/// back to the CTC centre where no ink is found.
+fn ink_centres(chars: &[RecognizedChar], blank: &[bool]) -> Vec<f32> {
+    let ctc: Vec<f32> = chars.iter().map(|c| (c.x0 + c.x1) / 2.0).collect();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (x, &b) in blank.iter().chain(std::iter::once(&true)).enumerate() {
+        match (b, start) {
+            (false, None) => start = Some(x),
+            (true, Some(s)) => {
+                runs.push((s, x));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    (0..chars.len())
+        .map(|k| {
+            let lo = if k == 0 { f32::NEG_INFINITY } else { (ctc[k - 1] + ctc[k]) / 2.0 };
+            let hi = ctc.get(k + 1).map_or(f32::INFINITY, |&n| (ctc[k] + n) / 2.0);
+            let mine = runs.iter().filter(|(a, b)| {
+                let mid = (*a + *b) as f32 / 2.0;
+                mid >= lo && mid < hi
+            });
+            let (first, last) = mine.fold((usize::MAX, 0), |(f, l), &(a, b)| (f.min(a), l.max(b)));
+            if first == usize::MAX {
+                ctc[k]
+            } else {
+                (first + last) as f32 / 2.0
+            }
+        })
+        .collect()
+}
+
+/// Median distance between the `positions` of consecutive non-space
+/// characters; `None` with fewer than two such pairs.
+fn typical_distance(chars: &[RecognizedChar], positions: &[f32]) -> Option<f32> {
+    let mut distances: Vec<f32> = (1..chars.len())
+        .filter(|&k| !chars[k - 1].text.trim().is_empty() && !chars[k].text.trim().is_empty())
+        .map(|k| positions[k] - positions[k - 1])
+        .collect();
+    if distances.len() < 2 {
+        return None;
+    }
+    distances.sort_by(f32::total_cmp);
+    Some(distances[distances.len() / 2])
+}
+
+/// Whether a gap between `prev` and `next` falls inside one token (see
+/// [`split_words`]); `before` precedes `prev` and `after` follows `next`
+/// within the same space-free run.
+fn joins_one_token(
+    before: Option<&RecognizedChar>,
+    prev: &RecognizedChar,
+    next: &RecognizedChar,
+    after: Option<&RecognizedChar>,
+) -> bool {
+    let first = |c: &RecognizedChar| c.text.chars().next().unwrap_or(' ');
+    let last = |c: &RecognizedChar| c.text.chars().last().unwrap_or(' ');
+    let (a, b) = (last(prev), first(next));
+    let joiner = |ch: char| matches!(ch, '.' | ',' | ':' | '-' | '/');
+    let digit = |ch: char| ch.is_ascii_digit();
+    // "18|00"
+    if digit(a) && digit(b) {
+        return true;
+    }
+    // "33|.92", "21|:13", "12|-01"
+    if joiner(b) && digit(a) && after.is_some_and(|n| digit(first(n))) {
+        return true;
+    }
+    // "33.|92", "01-|19"
+    if joiner(a) && digit(b) && before.is_some_and(|p| digit(last(p))) {
+        return true;
+    }
+    // Initials: "D|.I.Y.", "D.|I.Y."
+    let capital = |ch: char| ch.is_uppercase();
+    (b == '.' && capital(a) && before.is_none_or(|p| last(p) == '.'))
+        || (a == '.'
+            && capital(b)
+            && before.is_some_and(|p| capital(last(p)))
+            && after.is_some_and(|n| first(n) == '.'))
 }
 
 /// For each column of `crop`, whether it holds no ink: no pixel in the middle
@@ -182,89 +315,16 @@ fn longest_blank_run(blank: &[bool], from: f32, to: f32) -> usize {
     best
 }
 
-/// Median distance between the centres of consecutive non-space characters
-/// that are not separated by a space; `None` with fewer than two such pairs.
+/// Median distance between the CTC centres of consecutive non-space
+/// characters; `None` with fewer than two such pairs.
 fn typical_pitch(chars: &[RecognizedChar]) -> Option<f32> {
-    let mut distances: Vec<f32> = chars
-        .windows(2)
-        .filter(|w| !w[0].text.trim().is_empty() && !w[1].text.trim().is_empty())
-        .map(|w| (w[1].x0 + w[1].x1) / 2.0 - (w[0].x0 + w[0].x1) / 2.0)
-        .collect();
-    if distances.len() < 2 {
-        return None;
-    }
-    distances.sort_by(f32::total_cmp);
-    Some(distances[distances.len() / 2])
-}
-
-/// Orders segments into lines and lines into blocks.
-pub fn assemble(mut segments: Vec<Segment>, params: &LayoutParams) -> Vec<Block> {
-    segments.retain(|s| !s.words.is_empty());
-    segments.sort_by(|a, b| centre_y(&a.bbox).total_cmp(&centre_y(&b.bbox)));
-    let mut lines: Vec<Vec<Segment>> = Vec::new();
-    for seg in segments {
-        let target = lines.iter_mut().rev().take(3).find(|line| {
-            line.iter().all(|other| horizontal_overlap(&other.bbox, &seg.bbox) < 0.3)
-                && line.iter().any(|other| vertical_overlap(&other.bbox, &seg.bbox) >= params.line_overlap)
-        });
-        match target {
-            Some(line) => line.push(seg),
-            None => lines.push(vec![seg]),
-        }
-    }
-    let mut lines: Vec<Line> = lines
-        .into_iter()
-        .map(|mut segs| {
-            segs.sort_by(|a, b| a.bbox.left.total_cmp(&b.bbox.left));
-            Line::with_cells(segs.into_iter().map(|s| s.words).collect())
-        })
-        .collect();
-    lines.sort_by(|a, b| a.bbox.top.total_cmp(&b.bbox.top));
-    group_blocks(lines, params)
-}
-
-fn group_blocks(lines: Vec<Line>, params: &LayoutParams) -> Vec<Block> {
-    if lines.is_empty() {
-        return Vec::new();
-    }
-    let mut heights: Vec<f32> = lines.iter().map(|l| l.bbox.height).collect();
-    heights.sort_by(f32::total_cmp);
-    let median = heights[heights.len() / 2].max(1.0);
-    let mut blocks: Vec<Vec<Line>> = Vec::new();
-    for line in lines {
-        let joins = blocks
-            .last()
-            .and_then(|b| b.last())
-            .is_some_and(|prev: &Line| line.bbox.top - prev.bbox.bottom() < params.block_gap * median);
-        if joins {
-            blocks.last_mut().expect("checked above").push(line);
-        } else {
-            blocks.push(vec![line]);
-        }
-    }
-    blocks.into_iter().map(Block::new).collect()
-}
-
-fn centre_y(b: &BoundingBox) -> f32 {
-    b.top + b.height / 2.0
-}
-
-/// Overlap of the vertical extents as a fraction of the smaller height.
-fn vertical_overlap(a: &BoundingBox, b: &BoundingBox) -> f32 {
-    let overlap = (a.bottom().min(b.bottom()) - a.top.max(b.top)).max(0.0);
-    overlap / a.height.min(b.height).max(1e-3)
-}
-
-/// Overlap of the horizontal extents as a fraction of the narrower width.
-fn horizontal_overlap(a: &BoundingBox, b: &BoundingBox) -> f32 {
-    let overlap = (a.right().min(b.right()) - a.left.max(b.left)).max(0.0);
-    overlap / a.width.min(b.width).max(1e-3)
+    let centres: Vec<f32> = chars.iter().map(|c| (c.x0 + c.x1) / 2.0).collect();
+    typical_distance(chars, &centres)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Quad;
 
     fn ch(text: &str, step: usize) -> RecognizedChar {
         RecognizedChar { text: text.into(), confidence: 0.9, x0: step as f32 * 8.0, x1: step as f32 * 8.0 + 8.0 }
@@ -320,27 +380,48 @@ mod tests {
         assert!(blank_columns(&flat).iter().all(|&b| !b));
     }
 
+    /// Characters at the given centres (crop pixels), each 8 px wide.
+    fn chars_at(text: &str, centres: &[f32]) -> Vec<RecognizedChar> {
+        text.chars()
+            .zip(centres)
+            .map(|(c, &x)| RecognizedChar { text: c.to_string(), confidence: 0.9, x0: x - 4.0, x1: x + 4.0 })
+            .collect()
+    }
+
+    /// Blank columns everywhere but the ink of each character: 20 px wide
+    /// for letters and digits, 4 px for narrow glyphs (`1`, `I` and punctuation).
+    fn ink_of(text: &str, centres: &[f32], width: usize) -> Vec<bool> {
+        let half: Vec<f32> =
+            text.chars().map(|c| if c.is_alphanumeric() && !matches!(c, '1' | 'I') { 10.0 } else { 2.0 }).collect();
+        (0..width).map(|x| !centres.iter().zip(&half).any(|(&c, &h)| (x as f32 - c).abs() <= h)).collect()
+    }
+
+    fn split(text: &str, centres: &[f32]) -> Vec<String> {
+        let chars = chars_at(text, centres);
+        split_words(&chars, &ink_of(text, centres, 400), 48.0, &LayoutParams::default())
+            .iter()
+            .map(|w| w.iter().map(|c| c.text.as_str()).collect())
+            .collect()
+    }
+
     #[test]
-    fn segments_on_one_row_form_one_line() {
-        let word = |text: &str, l: f32, t: f32| Word {
-            text: text.into(),
-            confidence: 1.0,
-            bbox: BoundingBox { left: l, top: t, width: 40.0, height: 20.0 },
-            quad: Quad::default(),
-        };
-        let seg = |w: Word| Segment { bbox: w.bbox, words: vec![w] };
-        let blocks = assemble(
-            vec![
-                seg(word("3.90", 300.0, 102.0)),
-                seg(word("TOTAL", 10.0, 100.0)),
-                seg(word("CASH", 10.0, 125.0)),
-                seg(word("END", 10.0, 400.0)),
-            ],
-            &LayoutParams::default(),
-        );
-        let texts: Vec<Vec<String>> = blocks.iter().map(|b| b.lines.iter().map(|l| l.text()).collect()).collect();
-        assert_eq!(blocks[0].lines[0].cells(), vec!["TOTAL", "3.90"]);
-        assert_eq!(blocks[0].lines[1].cells(), vec!["CASH"]);
-        assert_eq!(texts, vec![vec!["TOTAL 3.90".to_string(), "CASH".to_string()], vec!["END".to_string()]]);
+    fn numbers_with_narrow_glyphs_stay_whole() {
+        // Monospaced print, pitch 24: narrow glyphs leave 12-18 px of white
+        // beside them, more than the usual word-gap threshold (11 px).
+        let centres: Vec<f32> = (0..5).map(|i| 20.0 + 24.0 * i as f32).collect();
+        assert_eq!(split("33.92", &centres), vec!["33.92"]);
+        assert_eq!(split("21:13", &centres), vec!["21:13"]);
+        let date: Vec<f32> = (0..8).map(|i| 20.0 + 24.0 * i as f32).collect();
+        assert_eq!(split("12-01-19", &date), vec!["12-01-19"]);
+        assert_eq!(split("D.I.Y.", &date[..6]), vec!["D.I.Y."]);
+        assert_eq!(split("1.5L", &date[..4]), vec!["1.5L"]);
+    }
+
+    #[test]
+    fn run_together_words_still_split() {
+        // "AB" and "CD" with 4 px of blank between letters and a 64 px gap between the words.
+        assert_eq!(split("ABCD", &[20.0, 44.0, 128.0, 152.0]), vec!["AB", "CD"]);
+        // A wide gap splits even next to a joining mark.
+        assert_eq!(split("TOTAL:33", &[20.0, 44.0, 68.0, 92.0, 116.0, 140.0, 260.0, 284.0]), vec!["TOTAL:", "33"]);
     }
 }

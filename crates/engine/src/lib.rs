@@ -40,6 +40,7 @@ pub mod languages;
 pub mod layout;
 pub mod model;
 pub mod orientation;
+pub mod reading_order;
 pub mod recognition;
 pub mod result;
 

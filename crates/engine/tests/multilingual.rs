@@ -19,12 +19,12 @@
 //! accented vowels, and reads these lines at CER 0.30).
 
 mod common;
+mod fonts;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
-use image::{Rgb, RgbImage};
+use fonts::{Canvas, FontSpec, SizedFont, DEJAVU, NOTO_JP, NOTO_KR, NOTO_SC, NOTO_TC};
+use image::RgbImage;
 use ocr_engine::eval::{normalise, Scores};
 use ocr_engine::{language_support, EngineConfig, LanguageSupport, ModelSet, OcrEngine, RecognizeOptions, Script};
 
@@ -34,21 +34,6 @@ const EM_PX: f32 = 52.0;
 const MARGIN: u32 = 40;
 /// Highest character error rate accepted for a supported language.
 const MAX_CER: f64 = 0.05;
-
-/// A font file, the Debian package that ships it, and the face to use in a collection.
-#[derive(Clone, Copy)]
-struct FontSpec {
-    file: &'static str,
-    package: &'static str,
-    index: u32,
-}
-
-const DEJAVU: FontSpec = FontSpec { file: "DejaVuSans.ttf", package: "fonts-dejavu-core", index: 0 };
-// Faces of NotoSansCJK-Regular.ttc (`fc-query`): 0 JP, 1 KR, 2 SC, 3 TC.
-const NOTO_JP: FontSpec = FontSpec { file: "NotoSansCJK-Regular.ttc", package: "fonts-noto-cjk", index: 0 };
-const NOTO_KR: FontSpec = FontSpec { index: 1, ..NOTO_JP };
-const NOTO_SC: FontSpec = FontSpec { index: 2, ..NOTO_JP };
-const NOTO_TC: FontSpec = FontSpec { index: 3, ..NOTO_JP };
 
 /// One language's test page.
 struct Case {
@@ -112,112 +97,24 @@ fn engines() -> &'static [OcrEngine; 2] {
     })
 }
 
-/// Folders searched for fonts: `$OCR_TEST_FONT_DIR` alone when set.
-fn font_dirs() -> Vec<PathBuf> {
-    if let Some(dir) = std::env::var_os("OCR_TEST_FONT_DIR") {
-        return vec![PathBuf::from(dir)];
-    }
-    let mut dirs = vec![PathBuf::from("/usr/share/fonts"), PathBuf::from("/usr/local/share/fonts")];
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".local/share/fonts"));
-        dirs.push(Path::new(&home).join(".fonts"));
-    }
-    dirs
-}
-
-fn find_file(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    let mut subdirs = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            subdirs.push(path);
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    if depth == 0 {
-        return None;
-    }
-    subdirs.sort();
-    subdirs.iter().find_map(|d| find_file(d, name, depth - 1))
-}
-
-/// The bytes of a font file; panics naming the package to install.
-fn font_bytes(spec: FontSpec) -> &'static [u8] {
-    /// File name and contents of each font read so far.
-    type Loaded = (&'static str, &'static [u8]);
-    static CACHE: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
-    let mut cache = CACHE.lock().expect("font cache");
-    if let Some((_, bytes)) = cache.iter().find(|(f, _)| *f == spec.file) {
-        return bytes;
-    }
-    let dirs = font_dirs();
-    let path = dirs.iter().find_map(|d| find_file(d, spec.file, 4)).unwrap_or_else(|| {
-        panic!(
-            "font {} not found under {:?}: install it with `apt-get install -y {}` (or set OCR_TEST_FONT_DIR)",
-            spec.file, dirs, spec.package
-        )
-    });
-    let bytes: &'static [u8] = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).leak();
-    cache.push((spec.file, bytes));
-    bytes
-}
-
 /// Renders `lines` black on white, one under the other, left-aligned.
 fn render(case: &Case) -> RgbImage {
-    let font = FontRef::try_from_slice_and_index(font_bytes(case.font), case.font.index)
-        .unwrap_or_else(|e| panic!("{} face {}: {e}", case.font.file, case.font.index));
-    let font = font.as_scaled(PxScale::from(EM_PX));
+    let font = SizedFont::new(case.font, EM_PX);
     for line in case.lines {
-        if let Some(c) = line.chars().find(|&c| !c.is_whitespace() && font.glyph_id(c).0 == 0) {
+        if let Some(c) = font.missing_glyph(line) {
             panic!("{} has no glyph for {c:?} ({})", case.font.file, case.code);
         }
     }
     let line_height = (font.height() * 1.5).ceil();
-    let widths: Vec<f32> = case.lines.iter().map(|l| layout(&font, l, case.rtl).1).collect();
+    let widths: Vec<f32> = case.lines.iter().map(|l| font.layout(l, case.rtl).1).collect();
     let width = widths.iter().copied().fold(0.0, f32::max).ceil() as u32 + 2 * MARGIN;
     let height = (line_height * case.lines.len() as f32).ceil() as u32 + 2 * MARGIN;
-    let mut coverage = vec![0f32; (width * height) as usize];
+    let mut canvas = Canvas::new(width, height);
     for (i, line) in case.lines.iter().enumerate() {
         let baseline = MARGIN as f32 + i as f32 * line_height + (line_height - font.height()) / 2.0 + font.ascent();
-        for glyph in layout(&font, line, case.rtl).0 {
-            let mut glyph = glyph;
-            glyph.position = point(glyph.position.x + MARGIN as f32, glyph.position.y + baseline);
-            let Some(outline) = font.outline_glyph(glyph) else { continue };
-            let bounds = outline.px_bounds();
-            outline.draw(|x, y, c| {
-                let (x, y) = (bounds.min.x as i64 + x as i64, bounds.min.y as i64 + y as i64);
-                if (0..width as i64).contains(&x) && (0..height as i64).contains(&y) {
-                    let v = &mut coverage[(y as u32 * width + x as u32) as usize];
-                    *v = (*v + c).min(1.0);
-                }
-            });
-        }
+        canvas.draw(&font, line, MARGIN as f32, baseline, case.rtl);
     }
-    RgbImage::from_fn(width, height, |x, y| {
-        let v = 255 - (coverage[(y * width + x) as usize] * 255.0).round() as u8;
-        Rgb([v, v, v])
-    })
-}
-
-/// Glyphs of `text` placed along a baseline at y = 0 from x = 0 (with
-/// kerning), and the advance width of the line.
-fn layout<F: Font>(font: &ab_glyph::PxScaleFont<&F>, text: &str, rtl: bool) -> (Vec<ab_glyph::Glyph>, f32) {
-    let chars: Vec<char> = if rtl { text.chars().rev().collect() } else { text.chars().collect() };
-    let mut glyphs = Vec::with_capacity(chars.len());
-    let mut x = 0.0;
-    let mut previous = None;
-    for c in chars {
-        let id = font.glyph_id(c);
-        if let Some(p) = previous {
-            x += font.kern(p, id);
-        }
-        glyphs.push(id.with_scale_and_position(font.scale(), point(x, 0.0)));
-        x += font.h_advance(id);
-        previous = Some(id);
-    }
-    (glyphs, x)
+    canvas.into_image()
 }
 
 /// What one engine made of one language's page.
