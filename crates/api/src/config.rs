@@ -80,6 +80,8 @@ pub struct ServerConfig {
     pub shutdown_timeout_secs: u64,
     /// Seconds a request's body may take to arrive.
     pub body_timeout_secs: u64,
+    /// MB all request bodies in progress may hold together.
+    pub max_upload_memory_mb: u64,
     /// Peers whose `X-Forwarded-For` is trusted.
     pub trusted_proxies: Vec<IpAddr>,
     /// Build model plans at start-up.

@@ -186,6 +186,42 @@ fn a_body_that_does_not_arrive_in_time_is_refused() {
     assert!(response.contains("the body did not arrive within 1 s."), "{response}");
 }
 
+/// Uploads in progress share one memory budget: while a stalled upload
+/// holds most of it, another is refused as busy (503) as it uploads; once
+/// the first ends, its room is given back.
+#[test]
+fn concurrent_uploads_share_one_memory_budget() {
+    let db = TestDb::new(Backend::Sqlite);
+    let base = start_edge(Settings { upload_memory_bytes: 1 << 20, ..db.settings() });
+    let part_head = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n";
+    let file = vec![b'x'; 900 * 1024];
+    let tail = "\r\n--XyZ--\r\n";
+    let mut stalled = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stalled.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "POST /parse/image HTTP/1.1\r\nHost: x\r\napikey: helloworld\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{part_head}",
+        part_head.len() + file.len() + tail.len()
+    );
+    stalled.write_all(head.as_bytes()).unwrap();
+    stalled.write_all(&file[..800 * 1024]).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let upload = |bytes: usize| {
+        let form = reqwest::blocking::multipart::Form::new()
+            .part("file", reqwest::blocking::multipart::Part::bytes(vec![b'y'; bytes]).file_name("b.png"));
+        post_form(&base, Some("helloworld"), form)
+    };
+    let (status, v) = upload(400 * 1024);
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(message(&v), "Server busy: too many uploads in progress. Please retry in a few seconds.");
+    stalled.write_all(&file[800 * 1024..]).unwrap();
+    stalled.write_all(tail.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stalled.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (status, v) = upload(400 * 1024);
+    assert_eq!(status, 200, "the first upload's room was given back: {v}");
+}
+
 fn tier(id: &str, ip_daily: i64) -> Tier {
     Tier {
         id: id.into(),

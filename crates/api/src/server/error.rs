@@ -90,6 +90,9 @@ pub enum ApiError {
     /// The OCR queue is full.
     #[error("Server busy: the OCR queue is full. Please retry in a few seconds.")]
     Busy,
+    /// The uploads in progress hold all the memory the server allows them.
+    #[error("Server busy: too many uploads in progress. Please retry in a few seconds.")]
+    BusyUploads,
     /// The OCR took longer than the configured limit.
     #[error("Timed out waiting for results")]
     Timeout,
@@ -263,7 +266,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             _ if self.is_forbidden() => StatusCode::FORBIDDEN,
-            Self::Busy | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::BusyUploads | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::OK,
         }
     }

@@ -26,7 +26,7 @@ pub use auth::{Caller, Gatekeeper};
 pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
-pub use input::{decode_base64_image, read_request, FieldLimits, RawRequest, SharedPayload};
+pub use input::{decode_base64_image, read_request, FieldLimits, RawRequest, SharedPayload, UploadMemory};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
 pub use pool::OcrPool;
@@ -77,6 +77,9 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Time a request's body may take to arrive.
     pub body_timeout: Duration,
+    /// Bytes all request bodies in progress may hold together; beyond
+    /// that, requests are refused as busy (503) while they upload.
+    pub upload_memory_bytes: u64,
     /// Build every optimised model plan in the background at start-up, so
     /// requests never pay for it (`/ready` answers 200 once done).
     pub prepare_plans: bool,
@@ -145,6 +148,10 @@ impl Settings {
             },
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
             body_timeout: Duration::from_secs(config.server.body_timeout_secs),
+            upload_memory_bytes: match config.server.max_upload_memory_mb {
+                0 => u64::MAX,
+                mb => mb.saturating_mul(1 << 20),
+            },
         }
     }
 }
@@ -218,6 +225,7 @@ impl Application {
             fetch_policy: settings.fetch_policy.clone(),
             field_limits: settings.field_limits,
             body_timeout: settings.body_timeout,
+            upload_memory: UploadMemory::new(settings.upload_memory_bytes),
         };
         if settings.prepare_plans {
             spawn_plan_builder(&state);

@@ -27,9 +27,12 @@ pub const PDF_NOT_IN_PLAN: &str =
 /// (or, for access refusals, as a 403 JSON string).
 pub async fn parse(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let started = Instant::now();
-    let payload = SharedPayload::new(payload);
+    let payload = SharedPayload::new(payload).charge_to(&state.upload_memory);
     let held = payload.clone();
-    match handle(&req, payload, &state).await {
+    let result = handle(&req, payload, &state).await;
+    // The request's bytes are gone: give their room back to other requests.
+    held.release_memory();
+    match result {
         Ok(body) => HttpResponse::Ok().json(body.with_time(started)),
         Err(e) => {
             if !e.is_internal() {

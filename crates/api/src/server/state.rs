@@ -32,6 +32,8 @@ pub struct AppState {
     pub field_limits: super::input::FieldLimits,
     /// Time a request's body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// Memory all request bodies in progress may hold together.
+    pub upload_memory: super::input::UploadMemory,
     /// Set once every engine's optimised plans have been built.
     pub plans_ready: Arc<AtomicBool>,
 }
