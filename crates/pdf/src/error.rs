@@ -71,9 +71,9 @@ pub enum PdfError {
         limit: u64,
     },
     /// A page would make the interpreter run more operators (with nested
-    /// Form XObjects expanded) or drawing calls than
+    /// Form XObjects expanded) or more drawing work than
     /// [`ReadLimits::max_operations`](crate::ReadLimits::max_operations) allows.
-    #[error("page {page} needs more than {limit} drawing operations (nested or repeated forms)")]
+    #[error("page {page} needs more than {limit} drawing operations (nested or repeated forms, or very many page-sized fills)")]
     TooMuchWork {
         /// 1-based page number.
         page: usize,

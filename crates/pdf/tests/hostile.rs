@@ -220,6 +220,20 @@ fn drawing_calls_count_against_the_budget_while_interpreting() {
 }
 
 #[test]
+fn painting_is_charged_by_the_area_it_covers() {
+    // 100,000 fills of the whole 200 × 100 pt page: 200,000 operators, but
+    // 35 billion pixels to paint at 300 dpi.
+    let fills = "0 0 200 100 re f ".repeat(100_000);
+    let pdf = pdf_with(&[(Stream::new(dictionary! {}, fills.into_bytes()), dictionary! {})], vec![]);
+    let err = read_pages(&pdf, &ReadLimits::default()).unwrap_err();
+    assert!(matches!(err, PdfError::TooMuchWork { page: 1, .. }), "{err}");
+    // The same page with 20 fills is an ordinary page.
+    let few =
+        pdf_with(&[(Stream::new(dictionary! {}, "0 0 200 100 re f ".repeat(20).into_bytes()), dictionary! {})], vec![]);
+    assert_eq!(read_pages(&few, &ReadLimits::default()).unwrap()[0].kind(), "raster");
+}
+
+#[test]
 fn a_set_cancellation_flag_stops_opening_and_reading() {
     let pdf = pdf_with(&[rect_page()], vec![]);
     let limits = ReadLimits { dpi: 72.0, ..ReadLimits::default() };

@@ -41,7 +41,9 @@ pub struct ReadLimits {
     /// each page's pixels are allocated.
     pub max_total_pixels: u64,
     /// Most operators one page may run with its Form XObjects expanded,
-    /// and most drawing calls it may make (glyphs count one each).
+    /// and most units of drawing work it may do: one per drawing call and
+    /// per glyph, plus one per 2,000 rendered pixels a fill, stroke or image
+    /// covers (so that rasterising the page takes about 2 seconds at most).
     pub max_operations: u64,
 }
 
@@ -289,7 +291,9 @@ fn guard<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, PdfError> {
 fn read_page(reader: &PdfReader, page: &Page<'_>, number: usize, cancel: &AtomicBool) -> Result<InputPage, PdfError> {
     let limits = &reader.limits;
     let (width_pt, height_pt) = page.render_dimensions();
-    let mut scan = PageScan::new(Meter::new(limits.max_operations, cancel), per_stream(limits));
+    let page_rect = Rect::new(0.0, 0.0, f64::from(width_pt), f64::from(height_pt));
+    let meter = Meter::new(limits.max_operations, cancel);
+    let mut scan = PageScan::new(meter, per_stream(limits), page_rect, f64::from(limits.dpi) / 72.0);
     reader.interpret(page, number, &mut scan)?;
 
     let visible: Vec<&scan::GlyphBox> = scan.glyphs.iter().filter(|g| g.visible).collect();
