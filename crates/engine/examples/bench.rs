@@ -1,15 +1,22 @@
-//! Engine benchmark: single-thread CPU seconds per page, split by stage, for
-//! the shared receipts and one full A4 page at 300 dpi, next to the Python
-//! reference pipelines on onnxruntime (one thread) on the same images in the
-//! same run, with accuracy for both:
-//! - Engine 1 (PP-OCRv4) against `rapidocr_onnxruntime==1.4.4` (v4 models);
-//! - Engine 2 (PP-OCRv6 small) and Engine 3 ([`AccurateEngine`]: Engine 2
-//!   with every accuracy option and Engine 1 as second opinion) against
-//!   `rapidocr==3.10.0` running the same v6 model files.
+//! Engine benchmark: single-thread CPU seconds per page (split by stage for
+//! ours) and accuracy, per corpus folder, for Engines 1-3 and three peers run
+//! on the same files in the same run:
+//! - `rapidocr_onnxruntime==1.4.4` (Engine 1's PP-OCRv4 models, onnxruntime, one thread);
+//! - `rapidocr==3.10.0` (Engine 2's PP-OCRv6 small files, onnxruntime, one thread);
+//! - Tesseract 5 (Debian's `tesseract-ocr`, `-l eng`, `OMP_THREAD_LIMIT=1`).
+//!
+//! Engine 3 is [`AccurateEngine`] (Engine 2 with every accuracy option and
+//! Engine 1 as second opinion). The "a4" group is one A4 page at 300 dpi made
+//! from a receipt scan (speed only: no ground truth).
 //!
 //! ```text
-//! cargo run --release -p ocr-engine --example bench -- [--engines 1,2,3] [--runs N] [--no-reference] [--limit K] [DATA_DIR]
+//! cargo run -p ocr-engine --example bench -- [--engines 1,2,3] [--folders receipts,lines,lines-wide,pages,a4]
+//!     [--runs N] [--no-reference] [--limit K per folder] [DATA_DIR]
 //! ```
+//!
+//! CER is printed for every folder but means reading order only where the
+//! ground truth is in reading order (receipts, lines); `pages/` ground truth
+//! is in the PDF's word order, so read its bag-of-words F1.
 //!
 //! Every crate is compiled at opt-level 3 in the dev profile (see the
 //! workspace manifest), so this measures optimised code without a second
@@ -87,47 +94,38 @@ fn measure(engine: &Reader, path: &Path, runs: usize) -> Result<Measured, Box<dy
     Ok(Measured { stages, cpu, text })
 }
 
-#[derive(Default)]
-struct Reference {
-    decode: f64,
-    det: f64,
-    cls: f64,
-    rec: f64,
-    cpu: f64,
-    text: String,
-}
-
+/// Runs a peer pipeline over `images` (`v4`, `v6`: `scripts/reference-bench`;
+/// `tesseract`: `scripts/tesseract-bench`) and reads its JSON lines.
 fn run_reference(
     pipeline: &str,
     models: &str,
     images: &[PathBuf],
     runs: usize,
-) -> Result<Vec<Reference>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Reading>, Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    eprintln!("running the {pipeline} reference pipeline ...");
-    let out = Command::new(root.join("scripts/reference-bench"))
-        .args(["--pipeline", pipeline, "--models", models, "--runs"])
-        .arg(runs.to_string())
-        .args(images)
-        .output()?;
+    eprintln!("running the {pipeline} peer pipeline ...");
+    let mut command = if pipeline == "tesseract" {
+        Command::new(root.join("scripts/tesseract-bench"))
+    } else {
+        let mut c = Command::new(root.join("scripts/reference-bench"));
+        c.args(["--pipeline", pipeline, "--models", models]);
+        c
+    };
+    let out = command.arg("--runs").arg(runs.to_string()).args(images).output()?;
     if !out.status.success() {
-        return Err(format!("reference-bench failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!("{pipeline} bench failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     let mut results = Vec::new();
     for line in String::from_utf8(out.stdout)?.lines().filter(|l| l.starts_with('{')) {
         let v: serde_json::Value = serde_json::from_str(line)?;
-        let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-        results.push(Reference {
-            decode: f("decode_s"),
-            det: f("det_s"),
-            cls: f("cls_s"),
-            rec: f("rec_s"),
-            cpu: f("total_cpu_s"),
+        results.push(Reading {
+            cpu: v["total_cpu_s"].as_f64().unwrap_or(f64::NAN),
             text: v["text"].as_str().unwrap_or_default().to_string(),
+            stages: None,
         });
     }
     if results.len() != images.len() {
-        return Err(format!("reference-bench returned {} results for {} images", results.len(), images.len()).into());
+        return Err(format!("{pipeline} bench returned {} results for {} images", results.len(), images.len()).into());
     }
     Ok(results)
 }
@@ -144,8 +142,9 @@ fn make_a4_page(data: &Path, out_dir: &Path) -> Result<PathBuf, Box<dyn std::err
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let (mut runs, mut reference, mut limit, mut data) = (3usize, true, usize::MAX, PathBuf::from("../shared/data"));
+    let (mut runs, mut reference, mut limit, mut data) = (1usize, true, usize::MAX, PathBuf::from("../shared/data"));
     let mut engines = vec![1u8, 2, 3];
+    let mut folders: Vec<String> = vec!["receipts".into(), "a4".into()];
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().ok_or("--runs needs a value")?.parse()?,
@@ -158,23 +157,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map(str::parse)
                     .collect::<Result<_, _>>()?
             }
+            "--folders" => {
+                folders = args.next().ok_or("--folders needs a value")?.split(',').map(String::from).collect()
+            }
             "--no-reference" => reference = false,
             other => data = other.into(),
         }
     }
     let models = std::env::var("OCR_MODELS_DIR").unwrap_or_else(|_| "models".into());
     let models_abs = std::fs::canonicalize(&models)?.to_string_lossy().into_owned();
-    let mut receipts: Vec<PathBuf> = std::fs::read_dir(data.join("receipts"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    receipts.sort();
-    receipts.truncate(limit);
     let tmp = std::env::temp_dir().join(format!("ocr-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
-    let a4 = make_a4_page(&data, &tmp)?;
-    let mut images = receipts.clone();
-    images.push(a4.clone());
+    let mut samples: Vec<Sample> = Vec::new();
+    for folder in &folders {
+        if folder == "a4" {
+            samples.push(Sample { folder: "a4".into(), path: make_a4_page(&data, &tmp)?, truth: None });
+            continue;
+        }
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(data.join(folder))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("jpg" | "png")))
+            .collect();
+        paths.sort();
+        paths.truncate(limit);
+        for path in paths {
+            let truth = Some(std::fs::read_to_string(path.with_extension("gt.txt"))?);
+            samples.push(Sample { folder: folder.clone(), path, truth });
+        }
+    }
+    let images: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
     let sizes: Vec<(u32, u32)> = images.iter().filter_map(|p| image::image_dimensions(p).ok()).collect();
 
     let needs = |n: u8| engines.contains(&n);
@@ -189,121 +200,120 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine2 =
         if needs(2) || needs(3) { Some(load(ModelSet::engine2(&models), EngineConfig::engine2())?) } else { None };
 
-    let ref_v4 = if reference && needs(1) { Some(run_reference("v4", &models_abs, &images, runs)?) } else { None };
-    let ref_v6 =
-        if reference && (needs(2) || needs(3)) { Some(run_reference("v6", &models_abs, &images, runs)?) } else { None };
-
-    let mut summary = Vec::new();
+    // Every pipeline's readings: (name, per-image CPU s and text, per-image stages for ours).
+    let mut results: Vec<Pipeline> = Vec::new();
     for &n in &engines {
-        let (reader, refs, ref_name) = match n {
-            1 => (Reader::Single(engine1.clone().ok_or("engine 1")?), &ref_v4, "rapidocr_onnxruntime 1.4.4 (v4)"),
-            2 => (Reader::Single(engine2.clone().ok_or("engine 2")?), &ref_v6, "rapidocr 3.10.0 (v6 small)"),
-            3 => (
-                Reader::Accurate(AccurateEngine::new(
-                    engine2.clone().ok_or("engine 2")?,
-                    engine1.clone().ok_or("engine 1")?,
-                )),
-                &ref_v6,
-                "rapidocr 3.10.0 (v6 small)",
-            ),
+        let reader = match n {
+            1 => Reader::Single(engine1.clone().ok_or("engine 1")?),
+            2 => Reader::Single(engine2.clone().ok_or("engine 2")?),
+            3 => Reader::Accurate(AccurateEngine::new(
+                engine2.clone().ok_or("engine 2")?,
+                engine1.clone().ok_or("engine 1")?,
+            )),
             other => return Err(format!("no engine {other}").into()),
         };
-        println!("\n== Engine {n} (reference: {ref_name})");
-        summary.push(bench_engine(n, &reader, refs.as_deref(), ref_name, &images, receipts.len(), runs)?);
+        eprintln!("running Engine {n} ...");
+        let mut readings = Vec::with_capacity(images.len());
+        for path in &images {
+            let m = measure(&reader, path, runs)?;
+            readings.push(Reading { cpu: m.cpu, text: m.text, stages: Some(m.stages) });
+        }
+        results.push(Pipeline { name: format!("Engine {n}"), readings });
     }
-    println!("\n== Summary (receipts, single thread, CPU s/page; ratio = ours / reference)");
-    for line in summary {
-        println!("{line}");
+    if reference {
+        for (name, pipeline) in [("rapidocr v4 (ort)", "v4"), ("rapidocr v6 (ort)", "v6"), ("Tesseract 5", "tesseract")]
+        {
+            let readings = run_reference(pipeline, &models_abs, &images, runs)?;
+            results.push(Pipeline { name: name.into(), readings });
+        }
+    }
+    for folder in &folders {
+        report_folder(folder, &samples, &results);
     }
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }
 
-/// Measures one engine over `images` (the first `receipts` have ground
-/// truth), prints the per-image table and returns a summary line.
-fn bench_engine(
-    n: u8,
-    engine: &Reader,
-    refs: Option<&[Reference]>,
-    ref_name: &str,
-    images: &[PathBuf],
-    receipts: usize,
-    runs: usize,
-) -> Result<String, Box<dyn std::error::Error>> {
+/// One input image of the run.
+struct Sample {
+    folder: String,
+    path: PathBuf,
+    truth: Option<String>,
+}
+
+/// One pipeline's reading of one image.
+struct Reading {
+    cpu: f64,
+    text: String,
+    stages: Option<StageTimings>,
+}
+
+/// Every reading of one pipeline, in the order of the samples.
+struct Pipeline {
+    name: String,
+    readings: Vec<Reading>,
+}
+
+/// Prints, for one folder, every pipeline's CPU seconds per page, accuracy
+/// and CPU ratio against each peer.
+fn report_folder(folder: &str, samples: &[Sample], results: &[Pipeline]) {
+    let indices: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].folder == folder).collect();
+    if indices.is_empty() {
+        return;
+    }
+    let k = indices.len() as f64;
+    println!("\n== {folder} ({} images; single thread, CPU s/page, medians of the runs)", indices.len());
     println!(
-        "{:<28} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>8} | {:>6}",
-        "image", "decode", "detect", "class.", "recog.", "post", "ours", "decode", "det", "cls", "rec", "ref", "ratio"
+        "{:<20} {:>8} {:>8} {:>9} {:>8} {:>9} {:>7}   stages (decode/detect/classify/recognise/post)",
+        "pipeline", "CPU s", "CER", "CER nocase", "BoW F1", "F1 nocase", "digits"
     );
-    let (mut ours_scores, mut ref_scores) = (Scores::default(), Scores::default());
-    let (mut ours_total, mut ref_total) = (0.0, 0.0);
-    let mut ours_stages = StageTimings::default();
-    for (i, path) in images.iter().enumerate() {
-        let m = measure(engine, path, runs)?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-        let s = &m.stages;
-        let mut row = format!(
-            "{:<28} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>8.3}",
-            name,
-            s.decode.as_secs_f64(),
-            s.detect.as_secs_f64(),
-            s.classify.as_secs_f64(),
-            s.recognize.as_secs_f64(),
-            s.postprocess.as_secs_f64(),
-            m.cpu
-        );
-        if let Some(r) = refs.map(|r| &r[i]) {
-            row += &format!(
-                " | {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>8.3} | {:>6.2}",
-                r.decode,
-                r.det,
-                r.cls,
-                r.rec,
-                r.cpu,
-                m.cpu / r.cpu
-            );
-        }
-        println!("{row}");
-        if i < receipts {
-            let truth = std::fs::read_to_string(path.with_extension("gt.txt"))?;
-            ours_scores += Scores::of(&m.text, &truth);
-            ours_total += m.cpu;
-            ours_stages += m.stages;
-            if let Some(r) = refs.map(|r| &r[i]) {
-                ref_scores += Scores::of(&r.text, &truth);
-                ref_total += r.cpu;
+    let mut cpu_of = Vec::new();
+    for p in results {
+        let cpu: f64 = indices.iter().map(|&i| p.readings[i].cpu).sum::<f64>() / k;
+        cpu_of.push((p.name.clone(), cpu));
+        let mut scores = Scores::default();
+        let mut stages = StageTimings::default();
+        for &i in &indices {
+            if let Some(truth) = &samples[i].truth {
+                scores += Scores::of(&p.readings[i].text, truth);
+            }
+            if let Some(s) = p.readings[i].stages {
+                stages += s;
             }
         }
+        let accuracy = if samples[indices[0]].truth.is_some() {
+            format!(
+                "{:>8.4} {:>9.4} {:>8.4} {:>9.4} {:>7.3}",
+                scores.cer(),
+                scores.cer_caseless(),
+                scores.bag_of_words_f1(),
+                scores.bag_of_words_f1_caseless(),
+                scores.digit_words_whole_rate()
+            )
+        } else {
+            format!("{:>8} {:>9} {:>8} {:>9} {:>7}", "-", "-", "-", "-", "-")
+        };
+        let split = if p.readings[indices[0]].stages.is_some() {
+            let per = |d: Duration| d.as_secs_f64() / k;
+            format!(
+                "   {:.3}/{:.3}/{:.3}/{:.3}/{:.3}",
+                per(stages.decode),
+                per(stages.detect),
+                per(stages.classify),
+                per(stages.recognize),
+                per(stages.postprocess)
+            )
+        } else {
+            String::new()
+        };
+        println!("{:<20} {:>8.3} {accuracy}{split}", p.name, cpu);
     }
-    let k = receipts as f64;
-    let per = |d: Duration| d.as_secs_f64() / k;
-    println!(
-        "receipts: ours {:.3} CPU s/page (decode {:.3}, detect {:.3}, classify {:.3}, recognise {:.3}, post-process {:.3})",
-        ours_total / k,
-        per(ours_stages.decode),
-        per(ours_stages.detect),
-        per(ours_stages.classify),
-        per(ours_stages.recognize),
-        per(ours_stages.postprocess)
-    );
-    let acc = |s: &Scores| {
-        format!(
-            "CER {:.4}, caseless CER {:.4}, bag-of-words F1 {:.4} (caseless {:.4})",
-            s.cer(),
-            s.cer_caseless(),
-            s.bag_of_words_f1(),
-            s.bag_of_words_f1_caseless()
-        )
-    };
-    println!("receipts accuracy, ours: {}", acc(&ours_scores));
-    let mut line = format!("Engine {n}: ours {:.3}", ours_total / k);
-    if refs.is_some() {
-        println!(
-            "receipts: reference {:.3} CPU s/page; ours / reference = {:.2}x",
-            ref_total / k,
-            ours_total / ref_total
-        );
-        println!("receipts accuracy, reference: {}", acc(&ref_scores));
-        line += &format!(", {ref_name} {:.3}, ratio {:.2}x", ref_total / k, ours_total / ref_total);
+    let ours: Vec<&(String, f64)> = cpu_of.iter().filter(|(n, _)| n.starts_with("Engine")).collect();
+    let peers: Vec<&(String, f64)> = cpu_of.iter().filter(|(n, _)| !n.starts_with("Engine")).collect();
+    for (name, cpu) in ours {
+        let ratios: Vec<String> = peers.iter().map(|(peer, pc)| format!("{:.2}x {peer}", cpu / pc)).collect();
+        if !ratios.is_empty() {
+            println!("{folder}: {name} CPU = {}", ratios.join(", "));
+        }
     }
-    Ok(line)
 }

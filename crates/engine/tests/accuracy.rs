@@ -1,65 +1,99 @@
 //! Golden accuracy tests: Engines 1 and 2 on the shared corpus (real scans with
 //! third-party ground truth), scored by the crate's own `eval` module.
-//! The bounds are the measured figures with a small margin; a regression
-//! past them fails the build.
+//!
+//! Each bound is the measured figure plus a margin that a real regression
+//! crosses and a harmless change does not: about 1% of the reference
+//! characters for CER (receipts hold ~9,800 characters, lines-wide ~2,800),
+//! 0.02 for bag-of-words F1 (about 40 words of the ~2,000 on the receipts)
+//! and 0.02 for the share of whole digit words (about 17 of 854). A bound
+//! 0.005 above today's figure would fail on the reading of two or three
+//! characters; these fail when a stage stops working (the padding of thin
+//! images, the number-aware word splitting, detection at this scale).
+//! Where the issue sets a target (lines-wide CER ≤ 0.02), the target is the bound.
 
 mod common;
 
 use common::{engine1, engine2, score_folder};
+use ocr_engine::eval::Scores;
 
-#[test]
-fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
-    let s = score_folder(engine1(), "receipts");
+fn report(label: &str, s: &Scores) {
     eprintln!(
-        "receipts: CER {:.4}, caseless CER {:.4}, bag-of-words F1 {:.4} (caseless {:.4})",
+        "{label}: CER {:.4}, caseless CER {:.4}, bag-of-words F1 {:.4} (caseless {:.4}), digit words whole {:.4} ({}/{})",
         s.cer(),
         s.cer_caseless(),
         s.bag_of_words_f1(),
-        s.bag_of_words_f1_caseless()
+        s.bag_of_words_f1_caseless(),
+        s.digit_words_whole_rate(),
+        s.digit_words_whole,
+        s.reference_digit_words
     );
-    assert!(s.cer_caseless() <= 0.15, "caseless CER {:.4} above 0.15", s.cer_caseless());
-    assert!(
-        s.bag_of_words_f1_caseless() >= 0.80,
-        "caseless bag-of-words F1 {:.4} below 0.80",
-        s.bag_of_words_f1_caseless()
-    );
-    assert!(s.bag_of_words_f1() >= 0.65, "bag-of-words F1 {:.4} below 0.65", s.bag_of_words_f1());
 }
 
+// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2451, caseless 0.1299,
+// bag-of-words F1 0.6848 (caseless 0.8480), digit words whole 0.8689.
+#[test]
+fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
+    let s = score_folder(engine1(), "receipts");
+    report("engine 1 receipts", &s);
+    assert!(s.cer_caseless() <= 0.14, "caseless CER {:.4} above 0.14", s.cer_caseless());
+    assert!(
+        s.bag_of_words_f1_caseless() >= 0.83,
+        "caseless bag-of-words F1 {:.4} below 0.83",
+        s.bag_of_words_f1_caseless()
+    );
+    assert!(s.bag_of_words_f1() >= 0.665, "bag-of-words F1 {:.4} below 0.665", s.bag_of_words_f1());
+    assert!(s.digit_words_whole_rate() >= 0.85, "digit words whole {:.4} below 0.85", s.digit_words_whole_rate());
+}
+
+// Measured: lines CER 0.0031, bag-of-words F1 0.9827.
 #[test]
 fn engine1_lines_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine1(), "lines");
-    eprintln!("lines: CER {:.4}, bag-of-words F1 {:.4}", s.cer(), s.bag_of_words_f1());
+    report("engine 1 lines", &s);
     assert!(s.cer() <= 0.01, "CER {:.4} above 0.01", s.cer());
     assert!(s.bag_of_words_f1() >= 0.97, "bag-of-words F1 {:.4} below 0.97", s.bag_of_words_f1());
 }
 
+// Full-width lines (1200-2300 px wide, cropped tight). Measured: CER 0.0149
+// (0.1768 before thin images were padded).
+#[test]
+fn engine1_reads_full_width_lines_end_to_end() {
+    let s = score_folder(engine1(), "lines-wide");
+    report("engine 1 lines-wide", &s);
+    assert!(s.cer() <= 0.02, "CER {:.4} above 0.02", s.cer());
+}
+
 // Engine 2 (PP-OCRv6 small, EngineConfig::engine2). Measured: receipts CER
-// 0.2377, caseless 0.1225, bag-of-words F1 0.7443 (caseless 0.9080).
+// 0.2377, caseless 0.1225, bag-of-words F1 0.7459 (caseless 0.9100), digit
+// words whole 0.8993.
 #[test]
 fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "receipts");
-    eprintln!(
-        "engine 2 receipts: CER {:.4}, caseless CER {:.4}, bag-of-words F1 {:.4} (caseless {:.4})",
-        s.cer(),
-        s.cer_caseless(),
-        s.bag_of_words_f1(),
-        s.bag_of_words_f1_caseless()
-    );
-    assert!(s.cer() <= 0.245, "CER {:.4} above 0.245", s.cer());
+    report("engine 2 receipts", &s);
+    assert!(s.cer() <= 0.25, "CER {:.4} above 0.25", s.cer());
     assert!(s.cer_caseless() <= 0.13, "caseless CER {:.4} above 0.13", s.cer_caseless());
     assert!(
-        s.bag_of_words_f1_caseless() >= 0.90,
-        "caseless bag-of-words F1 {:.4} below 0.90",
+        s.bag_of_words_f1_caseless() >= 0.89,
+        "caseless bag-of-words F1 {:.4} below 0.89",
         s.bag_of_words_f1_caseless()
     );
-    assert!(s.bag_of_words_f1() >= 0.735, "bag-of-words F1 {:.4} below 0.735", s.bag_of_words_f1());
+    assert!(s.bag_of_words_f1() >= 0.725, "bag-of-words F1 {:.4} below 0.725", s.bag_of_words_f1());
+    assert!(s.digit_words_whole_rate() >= 0.88, "digit words whole {:.4} below 0.88", s.digit_words_whole_rate());
 }
 
+// Measured: lines CER 0.0020, bag-of-words F1 0.9874.
 #[test]
 fn engine2_lines_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "lines");
-    eprintln!("engine 2 lines: CER {:.4}, bag-of-words F1 {:.4}", s.cer(), s.bag_of_words_f1());
-    assert!(s.cer() <= 0.003, "CER {:.4} above 0.003", s.cer());
-    assert!(s.bag_of_words_f1() >= 0.985, "bag-of-words F1 {:.4} below 0.985", s.bag_of_words_f1());
+    report("engine 2 lines", &s);
+    assert!(s.cer() <= 0.006, "CER {:.4} above 0.006", s.cer());
+    assert!(s.bag_of_words_f1() >= 0.975, "bag-of-words F1 {:.4} below 0.975", s.bag_of_words_f1());
+}
+
+// Measured: lines-wide CER 0.0083.
+#[test]
+fn engine2_reads_full_width_lines_end_to_end() {
+    let s = score_folder(engine2(), "lines-wide");
+    report("engine 2 lines-wide", &s);
+    assert!(s.cer() <= 0.02, "CER {:.4} above 0.02", s.cer());
 }
