@@ -202,7 +202,8 @@ fn sigterm_drains_in_flight_requests_and_refuses_new_ones() {
         std::thread::sleep(Duration::from_secs(2));
         png_response(s);
     });
-    let mut server = Running::start("sigterm", &[]);
+    // A generous drain time: the OCR after the slow fetch may be slow on a busy machine.
+    let mut server = Running::start("sigterm", &[("OCR_SERVER__SHUTDOWN_TIMEOUT_SECS", "60".to_string())]);
     let base = server.base.clone();
     let in_flight = std::thread::spawn(move || ocr_url(&base, &format!("http://127.0.0.1:{slow}/line.png")));
     arrived_rx.recv_timeout(Duration::from_secs(30)).expect("the slow request reached the file server");
@@ -238,6 +239,41 @@ fn sigterm_drains_in_flight_requests_and_refuses_new_ones() {
         signalled.elapsed()
     );
     assert!(exit.success(), "{exit}: {}", server.log.lock().unwrap());
+}
+
+/// SIGTERM waits for in-flight requests no longer than the shutdown
+/// timeout: a request still waiting for its URL then is cut off, and the
+/// process exits.
+#[test]
+fn sigterm_waits_no_longer_than_the_shutdown_timeout() {
+    let (arrived_tx, arrived_rx) = mpsc::channel::<()>();
+    let arrived_tx = Mutex::new(arrived_tx);
+    let (stuck, _) = serve(move |s| {
+        let _ = arrived_tx.lock().unwrap().send(());
+        std::thread::sleep(Duration::from_secs(30));
+        png_response(s);
+    });
+    let mut server = Running::start("sigterm-bound", &[("OCR_SERVER__SHUTDOWN_TIMEOUT_SECS", "1".to_string())]);
+    let base = server.base.clone();
+    let in_flight = std::thread::spawn(move || {
+        let form = [("url", format!("http://127.0.0.1:{stuck}/line.png"))];
+        common::client().post(format!("{base}/parse/image")).header("apikey", "helloworld").form(&form).send()
+    });
+    arrived_rx.recv_timeout(Duration::from_secs(30)).expect("the request reached the stuck file server");
+    assert!(Command::new("kill").args(["-TERM", &server.pid().to_string()]).status().unwrap().success());
+    let signalled = Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(20), "still running 20 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let exited_after = signalled.elapsed();
+    let cut_off = in_flight.join().unwrap().is_err();
+    println!("SIGTERM with a 1 s shutdown timeout: exited after {exited_after:?} ({exit}); the stuck request was cut off: {cut_off}");
+    assert!(cut_off, "the stuck request got an answer");
+    assert!(exited_after < Duration::from_secs(10), "{exited_after:?}");
 }
 
 /// A stored PDF of 256 MB is served in full with its length, while the
