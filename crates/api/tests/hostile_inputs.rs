@@ -127,3 +127,44 @@ fn a_timed_out_job_stops_and_frees_its_worker() {
     let v = post(&base, &key, "line.png", line());
     assert_eq!(v["OCRExitCode"], 1, "{v}");
 }
+
+#[test]
+fn a_client_that_goes_away_cancels_its_job() {
+    use std::io::Write;
+    let db = TestDb::new(backend_from_env());
+    let settings = ocr_api::server::Settings { workers: 1, timeout: Duration::from_secs(300), ..db.settings() };
+    let key = common::block_on(db.store().create_key("pro_pdf", "hostile")).unwrap().secret;
+    keep_until_exit(db);
+    let base = common::start(settings, None);
+
+    let boundary = "goneAway42";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\n{key}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"long.pdf\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(scanned_pdf(40));
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let address = base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(address).unwrap();
+    let head = format!(
+        "POST /parse/image HTTP/1.1\r\nHost: {address}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket.write_all(&body).unwrap();
+    let started = Instant::now();
+    while metric(&base, "ocr_workers_busy ") != 1 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the job never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(socket);
+    let gone = Instant::now();
+    while metric(&base, "ocr_workers_busy ") != 0 {
+        assert!(gone.elapsed() < Duration::from_secs(10), "the abandoned job still runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("worker free {:?} after the client went away", gone.elapsed());
+    assert_eq!(metric(&base, "ocr_jobs_abandoned_total "), 1);
+    let line = std::fs::read(data("lines/book_1113_010043.png")).unwrap();
+    assert_eq!(post(&base, &key, "line.png", line)["OCRExitCode"], 1);
+}

@@ -243,6 +243,9 @@ impl Application {
                 .default_service(web::to(dispatch))
         })
         .client_disconnect_timeout(settings.refused_upload_linger)
+        // A client that closes its connection ends its request, and the drop
+        // cancels the request's OCR job (see `pool`), instead of the job running on.
+        .h1_allow_half_closed(false)
         .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
         .listen(listener)
         .map_err(|e| ApiError::Internal(e.to_string()))?
