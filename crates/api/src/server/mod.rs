@@ -9,6 +9,7 @@ mod fetch;
 mod input;
 mod models;
 mod parse;
+mod payload;
 mod pool;
 mod state;
 
@@ -26,9 +27,10 @@ pub use auth::{Caller, Gatekeeper};
 pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
-pub use input::{decode_base64_image, read_request, FieldLimits, RawRequest, SharedPayload, UploadMemory};
+pub use input::{decode_base64_image, read_request, FieldLimits, RawRequest};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
+pub use payload::{SharedPayload, UploadMemory};
 pub use pool::OcrPool;
 pub use state::{AppState, Readers};
 

@@ -33,7 +33,7 @@ pub struct AppState {
     /// Time a request's body may take to arrive.
     pub body_timeout: std::time::Duration,
     /// Memory all request bodies in progress may hold together.
-    pub upload_memory: super::input::UploadMemory,
+    pub upload_memory: super::payload::UploadMemory,
     /// Set once every engine's optimised plans have been built.
     pub plans_ready: Arc<AtomicBool>,
 }
