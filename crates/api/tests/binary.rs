@@ -106,6 +106,15 @@ link_secret = "binary-test-secret"
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
+    /// CPU time the server has used (user + system), from /proc/PID/stat.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+    }
+
     fn address(&self) -> &str {
         self.base.trim_start_matches("http://")
     }
@@ -333,6 +342,19 @@ fn keyless_flood_leaves_resident_memory_flat() {
     );
     assert!(response.contains("field 'f0' is longer than 8192 bytes"), "{response}");
     assert!(after < before + 50 * 1024, "RSS grew from {before} KB to {after} KB");
+    // Idle afterwards (no reading or work left behind), and serving normally.
+    std::thread::sleep(Duration::from_secs(2));
+    let cpu = server.cpu_time();
+    std::thread::sleep(Duration::from_secs(1));
+    let busy = server.cpu_time() - cpu;
+    println!("keyless flood: CPU used in the second 2 s after the refusal: {busy:?}");
+    assert!(busy < Duration::from_millis(500), "the server kept working: {busy:?} CPU in 1 s");
+    let form = reqwest::blocking::multipart::Form::new()
+        .part("file", reqwest::blocking::multipart::Part::bytes(png()).file_name("line.png"));
+    let resp =
+        common::client().post(format!("{}/parse/image", server.base)).header("apikey", "helloworld").multipart(form);
+    let v: Value = resp.send().unwrap().json().unwrap();
+    assert_eq!(v["OCRExitCode"], 1, "a normal request right after: {v}");
 }
 
 /// `kill -9` under load, then a restart on the same data: every request
