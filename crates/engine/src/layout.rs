@@ -58,7 +58,7 @@ impl Default for LayoutParams {
             word_gap_blank: 0.23,
             word_gap_blank_pitch: 0.45,
             word_gap_pitches: 1.9,
-            word_gap_joined: 1.5,
+            word_gap_joined: 1.2,
             line_overlap: 0.5,
             block_gap: 1.2,
             column_min_lines: 3,
