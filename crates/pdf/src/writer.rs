@@ -173,15 +173,27 @@ fn write_line(
     if words.is_empty() {
         return Ok(());
     }
-    let top = words.iter().map(|w| w.top).fold(f32::MAX, f32::min);
-    let bottom = words.iter().map(|w| w.bottom).fold(f32::MIN, f32::max);
-    let size = (bottom - top) * geo.sy;
-    let baseline = h_pt - bottom * geo.sy - f32::from(font::DESCENT) / 1000.0 * size;
-    let em = glyphs.advance() / 1000.0 * size;
-    let _ = writeln!(out, "/F1 {} Tf", num(size));
+    // Each word is set at its own height and baseline: on a tilted line the
+    // words' boxes step up or down, and one size for the whole line (its
+    // union box) would make the text far larger than the gaps between words,
+    // which text extractors then read as no gap at all.
     for (i, w) in words.iter().enumerate() {
+        let size = (w.bottom - w.top) * geo.sy;
+        let baseline = h_pt - w.bottom * geo.sy - f32::from(font::DESCENT) / 1000.0 * size;
+        let em = glyphs.advance() / 1000.0 * size;
+        let _ = writeln!(out, "/F1 {} Tf", num(size));
         let x = w.left * geo.sx;
-        let width = (w.right - w.left) * geo.sx;
+        // Text extractors (pdftotext) join two words whose gap is a small
+        // fraction of the font size; a word printed close to the next one
+        // is set a little narrower so that a gap of MIN_WORD_GAP em stays.
+        let right = match words.get(i + 1) {
+            Some(next) if !(is_cjk(w.last) && is_cjk(next.first)) => {
+                let wanted = next.left - MIN_WORD_GAP * (w.bottom - w.top) * geo.sy / geo.sx;
+                w.right.min(wanted).max(w.left + (w.right - w.left) * 0.6)
+            }
+            _ => w.right,
+        };
+        let width = (right - w.left) * geo.sx;
         let tz = 100.0 * width / (w.glyph_count as f32 * em);
         let _ = writeln!(out, "1 0 0 1 {} {} Tm {} Tz <{}> Tj", num(x), num(baseline), num(tz), w.hex);
         let Some(next) = words.get(i + 1) else { break };
@@ -190,13 +202,16 @@ fn write_line(
         }
         let mut space = String::new();
         glyphs.encode(' ', &mut space)?;
-        let gap = ((next.left - w.right) * geo.sx).max(0.01);
+        let gap = ((next.left - right) * geo.sx).max(0.01);
         let tz = 100.0 * gap / em;
         let end = x + width;
         let _ = writeln!(out, "1 0 0 1 {} {} Tm {} Tz <{}> Tj", num(end), num(baseline), num(tz), space);
     }
     Ok(())
 }
+
+/// Gap kept between two words of a line, in ems of the first word's size.
+const MIN_WORD_GAP: f32 = 0.25;
 
 /// Clamps `[a, b]` into `[0, max]` and widens it to at least one pixel.
 fn clamp_span(a: f32, b: f32, max: f32) -> (f32, f32) {
