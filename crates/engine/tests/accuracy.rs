@@ -54,8 +54,9 @@ fn engine1_lines_accuracy_stays_within_recorded_bounds() {
     assert!(s.bag_of_words_f1() >= 0.97, "bag-of-words F1 {:.4} below 0.97", s.bag_of_words_f1());
 }
 
-// Full-width lines (1200-2300 px wide, cropped tight). Measured: CER 0.0149
-// (0.1768 before thin images were padded).
+// Full-width lines (1200-2300 px wide, cropped tight). Measured: CER 0.0179
+// (0.1768 before thin images were padded). The bound is the target;
+// the padding's loss would put the figure at 0.18.
 #[test]
 fn engine1_reads_full_width_lines_end_to_end() {
     let s = score_folder(engine1(), "lines-wide");
@@ -90,7 +91,7 @@ fn engine2_lines_accuracy_stays_within_recorded_bounds() {
     assert!(s.bag_of_words_f1() >= 0.975, "bag-of-words F1 {:.4} below 0.975", s.bag_of_words_f1());
 }
 
-// Measured: lines-wide CER 0.0083.
+// Measured: lines-wide CER 0.0092.
 #[test]
 fn engine2_reads_full_width_lines_end_to_end() {
     let s = score_folder(engine2(), "lines-wide");
