@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod engines;
+pub mod kie;
 pub mod ocrspace;
 pub mod pdflinks;
 pub mod server;

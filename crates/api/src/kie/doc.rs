@@ -1,0 +1,165 @@
+//! The OCR result flattened for the rules: every line of every page with its
+//! text, its words' byte spans in that text, and geometric neighbours (the
+//! rest of its row, the line below).
+
+use ocr_engine::{BoundingBox, PageResult};
+
+use super::FieldValue;
+
+/// One OCR word inside a [`TextLine`].
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// Byte offset of the word in the line's text.
+    pub start: usize,
+    /// Byte offset just past the word.
+    pub end: usize,
+    /// OCR confidence of the word.
+    pub confidence: f32,
+    /// Box of the word in page pixels.
+    pub bbox: BoundingBox,
+}
+
+/// One OCR line: words joined by single spaces.
+#[derive(Debug, Clone)]
+pub struct TextLine {
+    /// Page index (0-based).
+    pub page: usize,
+    /// The text as read.
+    pub text: String,
+    /// The text with ASCII letters upper-cased (same byte offsets as `text`).
+    pub upper: String,
+    /// The words, with their spans in `text`.
+    pub tokens: Vec<Token>,
+    /// Box around the line in page pixels.
+    pub bbox: BoundingBox,
+    /// Page size in pixels.
+    pub page_size: (u32, u32),
+}
+
+impl TextLine {
+    /// Vertical centre of the line.
+    pub fn centre_y(&self) -> f32 {
+        self.bbox.top + self.bbox.height / 2.0
+    }
+
+    /// A field value read from bytes `start..end` of the text: the box and
+    /// mean confidence of the words overlapping that span, the confidence
+    /// scaled by `weight` (how sure the rule is).
+    pub fn value(&self, start: usize, end: usize, value: String, weight: f32) -> FieldValue {
+        let hit: Vec<&Token> = self.tokens.iter().filter(|t| t.start < end.max(start + 1) && t.end > start).collect();
+        let (bbox, confidence) = if hit.is_empty() {
+            (self.bbox, 0.5)
+        } else {
+            let conf = hit.iter().map(|t| t.confidence).sum::<f32>() / hit.len() as f32;
+            (BoundingBox::union(hit.iter().map(|t| &t.bbox)), conf)
+        };
+        FieldValue {
+            value,
+            confidence: (confidence * weight).clamp(0.0, 1.0),
+            geometry: bbox.normalised(self.page_size.0, self.page_size.1),
+            page: self.page,
+        }
+    }
+
+    /// A field value read from the whole line.
+    pub fn whole(&self, value: String, weight: f32) -> FieldValue {
+        self.value(0, self.text.len(), value, weight)
+    }
+}
+
+/// Every line of a document, each page's lines ordered top to bottom, left to right.
+#[derive(Debug, Clone, Default)]
+pub struct Doc {
+    /// The lines in page order, then by vertical centre.
+    pub lines: Vec<TextLine>,
+}
+
+impl Doc {
+    /// Flattens the pages' lines.
+    pub fn new(pages: &[PageResult]) -> Self {
+        let mut lines = Vec::new();
+        for (page_no, page) in pages.iter().enumerate() {
+            let mut page_lines: Vec<TextLine> = page
+                .lines()
+                .filter(|l| !l.words.is_empty())
+                .map(|line| {
+                    let mut text = String::new();
+                    let mut tokens = Vec::new();
+                    for word in &line.words {
+                        if !text.is_empty() {
+                            text.push(' ');
+                        }
+                        let start = text.len();
+                        text.push_str(&word.text);
+                        tokens.push(Token { start, end: text.len(), confidence: word.confidence, bbox: word.bbox });
+                    }
+                    let upper = text.to_ascii_uppercase();
+                    TextLine {
+                        page: page_no,
+                        text,
+                        upper,
+                        tokens,
+                        bbox: line.bbox,
+                        page_size: (page.width, page.height),
+                    }
+                })
+                .collect();
+            page_lines.sort_by(|a, b| {
+                let same_row = (a.centre_y() - b.centre_y()).abs() < 0.5 * a.bbox.height.min(b.bbox.height);
+                if same_row {
+                    a.bbox.left.total_cmp(&b.bbox.left)
+                } else {
+                    a.centre_y().total_cmp(&b.centre_y())
+                }
+            });
+            lines.extend(page_lines);
+        }
+        Self { lines }
+    }
+
+    /// Lines on the same row as line `i` and to its right, left to right.
+    pub fn row_right(&self, i: usize) -> Vec<usize> {
+        let me = &self.lines[i];
+        let mut right: Vec<usize> = (0..self.lines.len())
+            .filter(|&j| {
+                let other = &self.lines[j];
+                j != i
+                    && other.page == me.page
+                    && other.bbox.left >= me.bbox.right() - 0.25 * me.bbox.height
+                    && vertical_overlap(&me.bbox, &other.bbox) >= 0.5 * me.bbox.height.min(other.bbox.height)
+            })
+            .collect();
+        right.sort_by(|&a, &b| self.lines[a].bbox.left.total_cmp(&self.lines[b].bbox.left));
+        right
+    }
+
+    /// The first line below line `i` that starts within about a line's height
+    /// under it and overlaps its horizontal span (extended to the right).
+    pub fn below(&self, i: usize) -> Option<usize> {
+        let me = &self.lines[i];
+        let h = me.bbox.height.max(1.0);
+        (i + 1..self.lines.len()).take(12).find(|&j| {
+            let other = &self.lines[j];
+            other.page == me.page
+                && other.bbox.top >= me.centre_y()
+                && other.bbox.top - me.bbox.bottom() < 1.5 * h
+                && other.bbox.left <= me.bbox.right() + 4.0 * h
+                && other.bbox.right() >= me.bbox.left
+        })
+    }
+
+    /// Median line height of page `page` (1 if it has no lines).
+    pub fn median_height(&self, page: usize) -> f32 {
+        let mut h: Vec<f32> = self.lines.iter().filter(|l| l.page == page).map(|l| l.bbox.height).collect();
+        if h.is_empty() {
+            return 1.0;
+        }
+        h.sort_by(f32::total_cmp);
+        h[h.len() / 2].max(1.0)
+    }
+}
+
+/// Height of the vertical overlap of two boxes (0 when disjoint).
+pub fn vertical_overlap(a: &BoundingBox, b: &BoundingBox) -> f32 {
+    (a.bottom().min(b.bottom()) - a.top.max(b.top)).max(0.0)
+}
