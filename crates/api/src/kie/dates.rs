@@ -211,7 +211,8 @@ const MONTH_FIRST_CURRENCIES: [&str; 1] = ["USD"];
 
 /// The day/month order the document itself shows, if any: numeric dates with a
 /// number above 12, written-out dates naming an ambiguous date's day, else
-/// the currency (a non-dollar currency means day first).
+/// the currency (US dollars mean month first, any other currency day first),
+/// else words only day-first countries print (see [`locale_words`]).
 pub fn infer_day_first(doc: &Doc, currency: Option<&str>) -> Option<bool> {
     let dates = all_dates(doc);
     let (mut day_first, mut month_first) = (0, 0);
@@ -240,7 +241,24 @@ pub fn infer_day_first(doc: &Doc, currency: Option<&str>) -> Option<bool> {
             }
         }
     }
-    currency.map(|code| !MONTH_FIRST_CURRENCIES.contains(&code))
+    currency.map(|code| !MONTH_FIRST_CURRENCIES.contains(&code)).or_else(|| locale_words(doc))
+}
+
+/// Words that only documents from day-first countries carry: legal forms (`SDN BHD`, `LTD`, `GMBH`, ...), tax
+/// names (`GST`, `VAT`, `MWST`, ...), and international phone prefixes other than +1.
+fn locale_words(doc: &Doc) -> Option<bool> {
+    const DAY_FIRST_WORDS: [&str; 16] = [
+        "SDN BHD", "BHD", "BERHAD", "PTE", "PTY", "LTD", "PLC", "GMBH", "SARL", "GST", "VAT", "SST", "MWST", "TVA",
+        "IVA", "BTW",
+    ];
+    let day_first = doc.lines.iter().any(|l| {
+        has_any(&l.upper, &DAY_FIRST_WORDS)
+            || l.upper.match_indices('+').any(|(at, _)| {
+                let digits = &l.upper[at + 1..];
+                digits.starts_with(|c: char| c.is_ascii_digit()) && !digits.starts_with('1')
+            })
+    });
+    day_first.then_some(true)
 }
 
 /// The ISO 8601 form of a printed date, or `None` when the day/month order is needed and unknown.

@@ -79,7 +79,7 @@ impl Doc {
     pub fn new(pages: &[PageResult]) -> Self {
         let mut lines = Vec::new();
         for (page_no, page) in pages.iter().enumerate() {
-            let mut page_lines: Vec<TextLine> = page
+            let page_lines: Vec<TextLine> = page
                 .lines()
                 .filter(|l| !l.words.is_empty())
                 .map(|line| {
@@ -104,15 +104,7 @@ impl Doc {
                     }
                 })
                 .collect();
-            page_lines.sort_by(|a, b| {
-                let same_row = (a.centre_y() - b.centre_y()).abs() < 0.5 * a.bbox.height.min(b.bbox.height);
-                if same_row {
-                    a.bbox.left.total_cmp(&b.bbox.left)
-                } else {
-                    a.centre_y().total_cmp(&b.centre_y())
-                }
-            });
-            lines.extend(page_lines);
+            lines.extend(in_rows(page_lines));
         }
         Self { lines }
     }
@@ -157,6 +149,29 @@ impl Doc {
         h.sort_by(f32::total_cmp);
         h[h.len() / 2].max(1.0)
     }
+}
+
+/// Orders lines top to bottom in rows (a line whose centre is within half a line height of the row's first line
+/// joins that row), each row left to right.
+fn in_rows(mut lines: Vec<TextLine>) -> Vec<TextLine> {
+    lines.sort_by(|a, b| a.centre_y().total_cmp(&b.centre_y()));
+    let mut rows: Vec<Vec<TextLine>> = Vec::new();
+    for line in lines {
+        match rows.last_mut() {
+            Some(row)
+                if (line.centre_y() - row[0].centre_y()).abs() < 0.5 * line.bbox.height.min(row[0].bbox.height) =>
+            {
+                row.push(line)
+            }
+            _ => rows.push(vec![line]),
+        }
+    }
+    rows.into_iter()
+        .flat_map(|mut row| {
+            row.sort_by(|a, b| a.bbox.left.total_cmp(&b.bbox.left));
+            row
+        })
+        .collect()
 }
 
 /// Height of the vertical overlap of two boxes (0 when disjoint).

@@ -11,11 +11,11 @@
 //! and are skipped.
 
 use super::doc::{Doc, TextLine};
-use super::normalise::{find_words, has_any, pieces};
+use super::normalise::{find_words, has_any, parse_amount, pieces};
 use super::FieldValue;
 
-/// Legal-form and trade suffixes of company names.
-const SUFFIXES: [&str; 30] = [
+/// Legal forms: a line ending a company name.
+const LEGAL_FORMS: [&str; 26] = [
     "SDN BHD",
     "SDN. BHD.",
     "BHD",
@@ -26,8 +26,6 @@ const SUFFIXES: [&str; 30] = [
     "INC",
     "CORP",
     "CORPORATION",
-    "CO",
-    "COMPANY",
     "GMBH",
     "AG",
     "SA",
@@ -39,14 +37,16 @@ const SUFFIXES: [&str; 30] = [
     "PTY",
     "PTE",
     "LLP",
-    "ENTERPRISE",
-    "ENTERPRISES",
-    "TRADING",
     "SB",
-    "KG",
     "S.A.",
     "OY",
+    "KG",
+    "SRL",
 ];
+
+/// Trade words common in business names.
+const TRADE_WORDS: [&str; 9] =
+    ["CO", "COMPANY", "ENTERPRISE", "ENTERPRISES", "TRADING", "STORE", "STORES", "SHOP", "RESTAURANT"];
 
 /// Words of the document's title, not of its issuer.
 const HEADINGS: [&str; 24] = [
@@ -244,37 +244,70 @@ fn is_detail(l: &TextLine) -> bool {
     contact_start(up) < 3 || letter_share(up) < 0.45 || up.contains("WWW.") || up.contains(".COM") || up.contains('@')
 }
 
-/// Removes a trailing registration number (`(862725-U)`, `862725-U`, `CO. NO. 123`) from a company name.
+/// Cuts a company name before its registration number (`(862725-U)`, `862725-U`, `SB(306295-X)`) and any
+/// contact label.
 fn strip_registration(text: &str) -> String {
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    while let Some(last) = words.last() {
-        let digits = last.chars().filter(char::is_ascii_digit).count();
-        if digits >= 3 || last.trim_matches(|c: char| !c.is_alphanumeric()).is_empty() {
-            words.pop();
-        } else {
+    let mut cut = text.len();
+    for (s, e) in pieces(text) {
+        let piece = &text[s..e];
+        // A registration number may be glued to the name after an opening parenthesis.
+        let (offset, rest) = match piece.find('(') {
+            Some(p) if p > 0 => (p, &piece[p..]),
+            _ => (0, piece),
+        };
+        if rest.chars().filter(char::is_ascii_digit).count() >= 3 {
+            cut = s + offset;
             break;
         }
     }
-    let joined = words.join(" ");
-    let cut = contact_start(&joined.to_ascii_uppercase());
-    joined[..cut].trim().trim_end_matches([',', ':', '-']).trim().to_string()
+    let name = &text[..cut];
+    let name = &name[..contact_start(&name.to_ascii_uppercase())];
+    name.trim().trim_end_matches([',', ':', '-', '(']).trim().to_string()
 }
 
-fn has_suffix(up: &str) -> bool {
-    has_any(up, &SUFFIXES)
+fn has_legal_form(up: &str) -> bool {
+    has_any(up, &LEGAL_FORMS)
 }
 
-/// The company name and address of the document.
-pub fn company_and_address(doc: &Doc) -> (Option<FieldValue>, Option<FieldValue>) {
-    let Some(first) = doc.lines.first() else { return (None, None) };
-    let page = first.page;
-    let (_, page_h) = first.page_size;
-    let median = doc.median_height(page);
-    // Header lines: the top of the first page, minus any customer block.
+/// Whether line `b` continues line `a` of the same text block: just below it, of similar height, overlapping
+/// horizontally.
+fn continues(a: &TextLine, b: &TextLine) -> bool {
+    let h = a.bbox.height.max(1.0);
+    b.page == a.page
+        && b.bbox.top >= a.centre_y()
+        && b.bbox.top - a.bbox.bottom() < 0.8 * h
+        && (b.bbox.height - h).abs() < 0.35 * h
+        && b.bbox.left < a.bbox.right()
+        && b.bbox.right() > a.bbox.left
+}
+
+/// A company registration line (`CO. REG. NO: 1011128-T`, `(867388-U)`, `ROC 12345`), which follows the
+/// registered name.
+fn is_registration(up: &str) -> bool {
+    let t = up.trim();
+    let bare_number = t.starts_with('(')
+        && t.ends_with(')')
+        && t.chars().filter(char::is_ascii_digit).count() >= 4
+        && t.chars().filter(char::is_ascii_alphabetic).count() <= 3;
+    bare_number
+        || has_any(up, &["CO. REG", "CO REG", "CO.REG", "COMPANY NO", "COMPANY REG", "ROC", "REG. NO", "REG NO"])
+}
+
+/// Unbalanced `(` in a line (a name broken inside parentheses).
+fn opens_parenthesis(text: &str) -> bool {
+    text.matches('(').count() > text.matches(')').count()
+}
+
+/// The header of the document: the first lines of its first page, up to the first line with a price (after at
+/// least four lines), without the customer's block.
+fn header(doc: &Doc) -> Vec<usize> {
+    let Some(first) = doc.lines.first() else { return Vec::new() };
     let mut header: Vec<usize> = Vec::new();
     let mut skip = 0;
-    for (i, l) in doc.lines.iter().enumerate().filter(|(_, l)| l.page == page).take(18) {
-        if l.centre_y() > 0.5 * page_h as f32 && header.len() >= 4 {
+    for (i, l) in doc.lines.iter().enumerate().filter(|(_, l)| l.page == first.page).take(18) {
+        let priced =
+            pieces(&l.text).into_iter().any(|(s, e)| parse_amount(&l.text[s..e]).is_some_and(|a| a.decimals == 2));
+        if priced && header.len() >= 4 {
             break;
         }
         if has_any(&l.upper, &CUSTOMER_LABELS) {
@@ -287,6 +320,14 @@ pub fn company_and_address(doc: &Doc) -> (Option<FieldValue>, Option<FieldValue>
         }
         header.push(i);
     }
+    header
+}
+
+/// The company name and address of the document.
+pub fn company_and_address(doc: &Doc) -> (Option<FieldValue>, Option<FieldValue>) {
+    let header = header(doc);
+    let Some(&top) = header.first() else { return (None, None) };
+    let median = doc.median_height(doc.lines[top].page);
     let name_like = |l: &TextLine| {
         l.text.chars().filter(|c| c.is_alphabetic()).count() >= 3
             && !is_heading(&l.upper)
@@ -299,55 +340,72 @@ pub fn company_and_address(doc: &Doc) -> (Option<FieldValue>, Option<FieldValue>
         if !name_like(l) {
             continue;
         }
-        let score =
-            (l.bbox.height / median).min(3.0) + if has_suffix(&l.upper) { 1.5 } else { 0.0 } - 0.25 * rank as f32;
+        let letters = l.text.chars().filter(|c| c.is_alphabetic()).count();
+        let score = (l.bbox.height / median).min(2.5)
+            + if has_legal_form(&l.upper) { 2.0 } else { 0.0 }
+            + if has_any(&l.upper, &TRADE_WORDS) { 0.75 } else { 0.0 }
+            - if letters < 5 { 1.0 } else { 0.0 }
+            - 0.25 * rank as f32
+            + if header.get(rank + 1).is_some_and(|&j| is_registration(&doc.lines[j].upper)) { 1.0 } else { 0.0 };
         if best.is_none_or(|(s, _)| score > s) {
-            best = Some((score, i));
+            best = Some((score, rank));
         }
     }
-    let company_end;
-    let company = match best {
-        Some((_, i)) => {
-            let l = &doc.lines[i];
-            let mut name = strip_registration(&l.text);
-            let mut value = l.whole(String::new(), 0.85);
-            let mut last = i;
-            if let Some(j) = doc.below(i) {
-                let n = &doc.lines[j];
-                let continues = name_like(n)
-                    && (n.upper.trim_start().starts_with('(') || (has_suffix(&n.upper) && !has_suffix(&l.upper)))
-                    && (n.bbox.height - l.bbox.height).abs() < 0.4 * l.bbox.height;
-                if continues {
-                    name = format!("{name} {}", strip_registration(&n.text));
-                    let g = n.whole(String::new(), 0.85).geometry;
-                    value.geometry = [
-                        value.geometry[0].min(g[0]),
-                        value.geometry[1].min(g[1]),
-                        value.geometry[2].max(g[2]),
-                        value.geometry[3].max(g[3]),
-                    ];
-                    last = j;
-                }
-            }
-            company_end = header.iter().position(|&h| h == last).map_or(0, |p| p + 1);
-            value.value = name;
-            (!value.value.is_empty()).then_some(value)
+    let Some((_, rank)) = best else { return (None, address(doc, &header, None)) };
+    // The name's block: lines above a legal-form line that lead up to it, lines below that finish it.
+    let (mut first, mut last) = (rank, rank);
+    while first > 0 && rank - first < 2 {
+        let (above, me) = (&doc.lines[header[first - 1]], &doc.lines[header[first]]);
+        if !(has_legal_form(&doc.lines[header[rank]].upper) && name_like(above) && !has_legal_form(&above.upper))
+            || !continues(above, me)
+        {
+            break;
         }
-        None => {
-            company_end = 0;
-            None
+        first -= 1;
+    }
+    while last + 1 < header.len() && last - rank < 2 {
+        let (me, below) = (&doc.lines[header[last]], &doc.lines[header[last + 1]]);
+        let unfinished = opens_parenthesis(&me.text)
+            || below.upper.trim_start().starts_with('(')
+            || (has_legal_form(&below.upper) && !has_legal_form(&me.upper));
+        if !(unfinished && name_like(below) && continues(me, below)) {
+            break;
         }
-    };
-    (company, address(doc, &header[company_end.min(header.len())..]))
+        last += 1;
+    }
+    let lines = &header[first..=last];
+    let name = strip_registration(&lines.iter().map(|&i| doc.lines[i].text.as_str()).collect::<Vec<_>>().join(" "));
+    let mut company = doc.lines[lines[0]].whole(name, 0.85);
+    for &i in &lines[1..] {
+        company.geometry = union(company.geometry, doc.lines[i].whole(String::new(), 1.0).geometry);
+    }
+    let company = (!company.value.is_empty()).then_some(company);
+    // The address follows the name, or (on some receipts) precedes it.
+    let after = address(doc, &header[last + 1..], Some(4));
+    let rest: Vec<usize> = header.iter().copied().filter(|i| !lines.contains(i)).collect();
+    (company, after.or_else(|| address(doc, &rest, None)))
 }
 
-/// The address: address-like lines in `lines`, from the first one on, each cut before contact labels.
-fn address(doc: &Doc, lines: &[usize]) -> Option<FieldValue> {
-    let start = lines.iter().take(4).position(|&i| is_address(&doc.lines[i].upper))?;
+fn union(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+}
+
+/// The address: address-like lines in `lines` from the first one (among the first `within` lines, if given), each
+/// cut before contact labels.
+fn address(doc: &Doc, lines: &[usize], within: Option<usize>) -> Option<FieldValue> {
+    let start = lines.iter().take(within.unwrap_or(lines.len())).position(|&i| is_address(&doc.lines[i].upper))?;
     let mut parts: Vec<(usize, usize)> = Vec::new();
     let mut previous: Option<usize> = None;
-    for &i in lines[start..].iter().take(6) {
+    let column = doc.lines[lines[start]].bbox;
+    for &i in lines[start..].iter().take(10) {
         let l = &doc.lines[i];
+        // Lines of another column (beside the address) are passed over.
+        if l.bbox.left > column.right() || l.bbox.right() < column.left {
+            continue;
+        }
+        if parts.len() >= 5 {
+            break;
+        }
         if let Some(p) = previous {
             let prev = &doc.lines[p];
             if l.bbox.top - prev.bbox.bottom() > 1.5 * prev.bbox.height {
@@ -373,13 +431,7 @@ fn address(doc: &Doc, lines: &[usize]) -> Option<FieldValue> {
         .collect();
     let mut value = doc.lines[first].value(0, parts[0].1, text.join(" "), 0.8);
     for &(i, cut) in rest {
-        let g = doc.lines[i].value(0, cut, String::new(), 1.0).geometry;
-        value.geometry = [
-            value.geometry[0].min(g[0]),
-            value.geometry[1].min(g[1]),
-            value.geometry[2].max(g[2]),
-            value.geometry[3].max(g[3]),
-        ];
+        value.geometry = union(value.geometry, doc.lines[i].value(0, cut, String::new(), 1.0).geometry);
     }
     Some(value)
 }
