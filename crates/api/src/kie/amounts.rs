@@ -137,6 +137,8 @@ fn amounts_in(doc: &Doc, line: usize, from: usize) -> Vec<Found> {
         .into_iter()
         .filter(|&(s, _)| s >= from)
         .filter_map(|(start, end)| {
+            // A label glued to its amount (`TOTAL:3.90`): the part after the last colon.
+            let start = l.text[start..end].rfind(':').map_or(start, |p| start + p + 1);
             let amount = parse_amount(&l.text[start..end])?;
             (amount.decimals == 2 || (amount.currency && amount.decimals == 0)).then_some(Found {
                 line,

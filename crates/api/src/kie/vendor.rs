@@ -356,9 +356,11 @@ pub fn company_and_address(doc: &Doc) -> (Option<FieldValue>, Option<FieldValue>
     let (mut first, mut last) = (rank, rank);
     while first > 0 && rank - first < 2 {
         let (above, me) = (&doc.lines[header[first - 1]], &doc.lines[header[first]]);
-        if !(has_legal_form(&doc.lines[header[rank]].upper) && name_like(above) && !has_legal_form(&above.upper))
-            || !continues(above, me)
-        {
+        let leads_up = has_legal_form(&doc.lines[header[rank]].upper)
+            && name_like(above)
+            && !has_legal_form(&above.upper)
+            && continues(above, me);
+        if !leads_up {
             break;
         }
         first -= 1;
