@@ -11,6 +11,7 @@ mod models;
 mod parse;
 mod payload;
 mod pool;
+mod site;
 mod state;
 
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -236,9 +237,12 @@ impl Application {
             TcpListener::bind(settings.bind).map_err(|e| ApiError::Internal(format!("bind {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?.port();
         let data = web::Data::new(state);
+        let site_config = web::Data::new(site::Site { demo_key: settings.demo_key.clone() });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(site_config.clone())
+                .configure(site::routes)
                 .route("/health", web::get().to(health))
                 .route("/ready", web::get().to(ready))
                 .route("/metrics", web::get().to(metrics))
