@@ -63,7 +63,7 @@ const TOTAL_LABELS: [(&str, u8); 27] = [
 ];
 
 /// Words that make a line with a total label something else (a count, a payment, a part of the total).
-const NOT_TOTAL: [&str; 27] = [
+const NOT_TOTAL: [&str; 30] = [
     "SUB",
     "SUBTOTAL",
     "QTY",
@@ -90,6 +90,9 @@ const NOT_TOTAL: [&str; 27] = [
     "TOTAL TAX",
     "TOTAL GST",
     "TOTAL VAT",
+    "TAX TOTAL",
+    "GST TOTAL",
+    "VAT TOTAL",
     "NO OF",
 ];
 
@@ -130,7 +133,7 @@ const NOT_TAX: [&str; 16] = [
     "TOTAL SALES",
 ];
 
-/// Amounts with a decimal part or a currency sign on line `line` from byte `from`.
+/// Amounts with one or two decimals (OCR drops a trailing zero now and then) or a currency sign on line `line` from byte `from`.
 fn amounts_in(doc: &Doc, line: usize, from: usize) -> Vec<Found> {
     let l = &doc.lines[line];
     pieces(&l.text)
@@ -140,7 +143,7 @@ fn amounts_in(doc: &Doc, line: usize, from: usize) -> Vec<Found> {
             // A label glued to its amount (`TOTAL:3.90`): the part after the last colon.
             let start = l.text[start..end].rfind(':').map_or(start, |p| start + p + 1);
             let amount = parse_amount(&l.text[start..end])?;
-            (amount.decimals == 2 || (amount.currency && amount.decimals == 0)).then_some(Found {
+            (matches!(amount.decimals, 1 | 2) || (amount.currency && amount.decimals == 0)).then_some(Found {
                 line,
                 start,
                 end,

@@ -116,7 +116,12 @@ pub fn phones(doc: &Doc) -> Vec<FieldValue> {
             let labelled = label.is_some_and(|k| PHONE_LABELS.contains(&k));
             let other = label.is_some_and(|k| OTHER_NUMBER_LABELS.contains(&k));
             let international = run.starts_with('+');
-            if other || !(labelled || international) {
+            // `(415) 555-0142`: an area code in parentheses.
+            let area_code = run.starts_with('(')
+                && run[1..]
+                    .find(')')
+                    .is_some_and(|p| (2..=4).contains(&p) && run[1..=p].bytes().all(|b| b.is_ascii_digit()));
+            if other || !(labelled || international || area_code) {
                 continue;
             }
             let value = if international { format!("+{digits}") } else { digits };

@@ -262,6 +262,13 @@ fn strip_registration(text: &str) -> String {
     }
     let name = &text[..cut];
     let name = &name[..contact_start(&name.to_ascii_uppercase())];
+    // A legal form ends the name: what follows it is a registration number or a branch.
+    let up = name.to_ascii_uppercase();
+    let end = LEGAL_FORMS.iter().flat_map(|k| find_words(&up, k).into_iter().map(move |p| p + k.len())).max();
+    let name = match end {
+        Some(e) if name[e..].trim_start().starts_with(|c: char| c.is_alphanumeric()) => &name[..e],
+        _ => name,
+    };
     name.trim().trim_end_matches([',', ':', '-', '(']).trim().to_string()
 }
 
