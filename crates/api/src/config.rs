@@ -200,6 +200,29 @@ pub struct PdfConfig {
     pub sweep_interval_secs: u64,
     /// Link-signing key; empty means one shared through the database.
     pub link_secret: String,
+    /// Where the files live: `local` (`<data_dir>/pdf`) or `s3`.
+    pub storage: PdfStorageKind,
+    /// S3 bucket.
+    pub s3_bucket: String,
+    /// S3 service URL; empty: AWS S3 in `s3_region`.
+    pub s3_endpoint: String,
+    /// Region requests are signed for.
+    pub s3_region: String,
+    /// Bucket in the URL path (MinIO and most self-hosted stores) instead of the host name.
+    pub s3_path_style: bool,
+    /// Prefix of the object keys.
+    pub s3_prefix: String,
+}
+
+/// `[pdf].storage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PdfStorageKind {
+    /// A local directory (one instance, or a shared file system).
+    Local,
+    /// An S3-compatible bucket (credentials from `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
+    S3,
 }
 
 impl Config {

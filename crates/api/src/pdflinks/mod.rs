@@ -3,13 +3,16 @@
 //! `<public base URL>/pdf/<token>.pdf`, where the token carries the file id
 //! and expiry under an HMAC signature. A sweeper deletes expired files.
 
+mod s3;
 mod storage;
 mod token;
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use s3::{S3Credentials, S3Settings, S3Storage};
 pub use storage::{create_private_dir, create_private_file, LocalDirStorage, PdfStorage, StoredFile};
 pub use token::{TokenError, TokenSigner};
 
@@ -33,6 +36,28 @@ pub struct PdfDownload {
     pub len: u64,
     /// The content.
     pub chunks: futures_util::stream::BoxStream<'static, Result<actix_web::web::Bytes, std::io::Error>>,
+}
+
+/// Opens the configured storage: the S3 bucket of `s3` (its client
+/// started and the bucket checked), else the directory `local_dir`.
+pub async fn open_storage(s3: Option<S3Settings>, local_dir: PathBuf) -> Result<Arc<dyn PdfStorage>, ApiError> {
+    let opened = actix_web::rt::task::spawn_blocking(move || -> Result<Arc<dyn PdfStorage>, String> {
+        match s3 {
+            Some(settings) => {
+                let bucket = settings.bucket.clone();
+                let storage = S3Storage::new(settings).map_err(|e| format!("S3 PDF storage: {e}"))?;
+                storage.check().map_err(|e| format!("S3 PDF storage (bucket {bucket}): {e}"))?;
+                Ok(Arc::new(storage))
+            }
+            None => match LocalDirStorage::new(local_dir.clone()) {
+                Ok(storage) => Ok(Arc::new(storage)),
+                Err(e) => Err(format!("cannot create PDF storage in {}: {e}", local_dir.display())),
+            },
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("opening PDF storage failed: {e}")))?;
+    opened.map_err(ApiError::Internal)
 }
 
 /// Issues, checks and expires searchable-PDF links.
@@ -85,13 +110,16 @@ impl PdfLinks {
             created_at: now,
             expires_at: now + self.lifetime.as_secs().max(1) as i64,
         };
+        // The record first: whatever becomes of the write (a crash, a
+        // timeout after the store kept the object), the record expires and
+        // the sweeper deletes the file if it exists, so none is orphaned.
+        self.store.insert_pdf_link(&link).await?;
         let storage = self.storage.clone();
         let file_id = id.clone();
         actix_web::rt::task::spawn_blocking(move || storage.put(&file_id, &pdf))
             .await
             .map_err(|e| ApiError::Internal(format!("storing the PDF failed: {e}")))?
             .map_err(|e| ApiError::Internal(format!("storing the PDF failed: {e}")))?;
-        self.store.insert_pdf_link(&link).await?;
         let base = self.public_base_url.as_deref().unwrap_or(request_base);
         Ok(format!("{base}/pdf/{}.pdf", self.signer.sign(&id, link.expires_at)))
     }

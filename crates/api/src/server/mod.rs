@@ -36,7 +36,7 @@ pub use pool::OcrPool;
 pub use state::{AppState, Readers};
 
 use crate::config::Config;
-use crate::pdflinks::{LocalDirStorage, PdfLinks};
+use crate::pdflinks::{open_storage, PdfLinks};
 use crate::store::Store;
 
 /// Server settings (built from [`Config`] by [`Settings::from_config`]).
@@ -97,6 +97,8 @@ pub struct Settings {
     pub pdf_sweep_interval: Duration,
     /// Link-signing key (empty: shared through the database).
     pub pdf_link_secret: String,
+    /// The S3 bucket keeping searchable PDFs; `None`: `<data_dir>/pdf`.
+    pub pdf_s3: Option<crate::pdflinks::S3Settings>,
 }
 
 /// Page sizes whose detector plans are built at start-up: A4 and US Letter
@@ -140,6 +142,14 @@ impl Settings {
             pdf_link_lifetime: Duration::from_secs(config.pdf.link_lifetime_secs),
             pdf_sweep_interval: Duration::from_secs(config.pdf.sweep_interval_secs.max(1)),
             pdf_link_secret: config.pdf.link_secret.clone(),
+            pdf_s3: (config.pdf.storage == crate::config::PdfStorageKind::S3).then(|| crate::pdflinks::S3Settings {
+                bucket: config.pdf.s3_bucket.clone(),
+                endpoint: config.pdf.s3_endpoint.clone(),
+                region: config.pdf.s3_region.clone(),
+                path_style: config.pdf.s3_path_style,
+                prefix: config.pdf.s3_prefix.clone(),
+                credentials: crate::pdflinks::S3Credentials::from_env(),
+            }),
             fetch_policy: FetchPolicy {
                 allow_loopback: config.server.allow_loopback_urls,
                 ports: config.server.url_ports.clone(),
@@ -197,12 +207,10 @@ impl Application {
     pub async fn build_with_engines(settings: &Settings, engines: Engines) -> Result<Self, ApiError> {
         let store = open_store(settings).await?;
         tracing::info!(backend = ?store.backend(), demo_key = settings.demo_key.is_some(), "database ready");
-        let pdf_dir = settings.data_dir.join("pdf");
-        let storage = LocalDirStorage::new(pdf_dir.clone())
-            .map_err(|e| ApiError::Internal(format!("cannot create PDF storage in {}: {e}", pdf_dir.display())))?;
+        let storage = open_storage(settings.pdf_s3.clone(), settings.data_dir.join("pdf")).await?;
         let links = PdfLinks::new(
             store.clone(),
-            Arc::new(storage),
+            storage,
             settings.pdf_link_lifetime,
             settings.public_base_url.clone(),
             &settings.pdf_link_secret,
