@@ -8,11 +8,17 @@
 //! [`Model::prepare`], so no request pays the optimisation cost.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::konst::Const;
+use tract_onnx::tract_core::ops::matmul::optimized::{MatMulOperand, OptMatMul, ProtoFusedSpec};
+use tract_onnx::tract_core::tract_data::prelude::Blob;
+use tract_onnx::tract_core::tract_linalg::mmm::{EagerPackedInput, MMMInputValue, PackedExoticFact};
 
 use crate::{EngineError, Result};
 
@@ -46,6 +52,17 @@ pub trait Model: Send + Sync {
 }
 
 type Plan = Arc<TypedRunnableModel>;
+
+thread_local! {
+    static PLAN_BUILD_TIME: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// Time the calling thread has spent building optimised plans (or waiting
+/// for another thread to finish building one it needs) since the last call,
+/// which resets it. A request that only meets built plans reads zero.
+pub fn take_plan_build_time() -> Duration {
+    PLAN_BUILD_TIME.with(|t| t.replace(Duration::ZERO))
+}
 type PlanSlot = Arc<OnceLock<std::result::Result<Plan, String>>>;
 
 /// An ONNX model run with tract, with one optimised plan per input shape.
@@ -86,7 +103,8 @@ impl OnnxModel {
         let mut proto: ModelProto = onnx.proto_model_for_path(path).map_err(|e| load_err(format!("{e:#}")))?;
         edit(&mut proto)?;
         let metadata = proto.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect();
-        let graph = onnx.model_for_proto_model(&proto).map_err(|e| load_err(format!("{e:#}")))?;
+        let mut graph = onnx.model_for_proto_model(&proto).map_err(|e| load_err(format!("{e:#}")))?;
+        share_graph_constants(&mut graph).map_err(|e| load_err(format!("{e:#}")))?;
         Ok(Self {
             path: path.to_path_buf(),
             graph,
@@ -124,15 +142,27 @@ impl OnnxModel {
             entry.1 = tick;
             entry.0.clone()
         };
-        slot.get_or_init(|| self.build_plan(shape).map_err(|e| format!("{e:#}")))
-            .clone()
-            .map_err(|e| EngineError::Inference(format!("{}: plan for shape {shape:?}: {e}", self.path.display())))
+        if let Some(done) = slot.get() {
+            return done.clone().map_err(|e| self.plan_error(shape, e));
+        }
+        // Building (or waiting for another thread to build) this plan: the
+        // time is charged to the calling thread (see [`take_plan_build_time`]).
+        let clock = Instant::now();
+        let result = slot.get_or_init(|| self.build_plan(shape).map_err(|e| format!("{e:#}"))).clone();
+        PLAN_BUILD_TIME.with(|t| t.set(t.get() + clock.elapsed()));
+        result.map_err(|e| self.plan_error(shape, e))
+    }
+
+    fn plan_error(&self, shape: &[usize], e: String) -> EngineError {
+        EngineError::Inference(format!("{}: plan for shape {shape:?}: {e}", self.path.display()))
     }
 
     fn build_plan(&self, shape: &[usize]) -> TractResult<Plan> {
         let mut model = self.graph.clone();
         model.set_input_fact(0, f32::fact(shape).into())?;
-        model.into_optimized()?.into_runnable()
+        let mut optimized = model.into_optimized()?;
+        share_constants(&mut optimized)?;
+        optimized.into_runnable()
     }
 }
 
@@ -150,4 +180,178 @@ impl Model for OnnxModel {
     fn prepare(&self, shape: &[usize]) -> Result<()> {
         self.plan(shape).map(|_| ())
     }
+}
+
+/// Values kept once, by content hash, with weak entries: a value is freed
+/// with the last plan holding it.
+type Pool<T> = Mutex<HashMap<u64, Vec<Weak<T>>>>;
+
+/// Constant tensors of built plans and parsed graphs. Plans of one model for
+/// different input shapes hold mostly identical constants, and a recogniser
+/// and its Latin-pruned copy share all weights but the output layer.
+fn tensor_pool() -> &'static Pool<Tensor> {
+    static POOL: OnceLock<Pool<Tensor>> = OnceLock::new();
+    POOL.get_or_init(Default::default)
+}
+
+/// Values smaller than this are not worth a look-up.
+const SHARE_MIN_BYTES: usize = 4096;
+
+/// For each `(index, value)` worth sharing: the pooled value equal to it,
+/// when that is another allocation (a value seen first joins the pool).
+/// Hashing happens before the pool is locked.
+fn pooled<'a, T: Hash + Eq + 'a>(
+    pool: &Pool<T>,
+    items: impl Iterator<Item = (usize, &'a Arc<T>)>,
+) -> TractResult<Vec<(usize, Arc<T>)>> {
+    let keyed: Vec<(usize, &Arc<T>, u64)> = items
+        .map(|(i, t)| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            t.hash(&mut hasher);
+            (i, t, hasher.finish())
+        })
+        .collect();
+    let mut pool = pool.lock().map_err(|_| TractError::msg("constant pool poisoned"))?;
+    pool.retain(|_, v| {
+        v.retain(|w| w.strong_count() > 0);
+        !v.is_empty()
+    });
+    let mut replaced = Vec::new();
+    for (i, value, key) in keyed {
+        let entry = pool.entry(key).or_default();
+        match entry.iter().filter_map(Weak::upgrade).find(|t| Arc::ptr_eq(t, value) || **t == **value) {
+            Some(same) if !Arc::ptr_eq(&same, value) => replaced.push((i, same)),
+            Some(_) => {}
+            None => entry.push(Arc::downgrade(value)),
+        }
+    }
+    Ok(replaced)
+}
+
+fn worth_sharing(tensor: &Tensor) -> bool {
+    !tensor.is_plain() || tensor.len() * tensor.datum_type().size_of() >= SHARE_MIN_BYTES
+}
+
+/// Makes an optimised `model` hold the pooled copy of every constant and
+/// packed weight matrix equal to one already held elsewhere.
+fn share_constants(model: &mut TypedModel) -> TractResult<()> {
+    let consts = model
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.op_as::<Const>().map(|k| (i, k.val())))
+        .filter(|(_, t)| worth_sharing(t));
+    for (i, same) in pooled(tensor_pool(), consts)? {
+        let node = &mut model.nodes[i];
+        let exotic =
+            node.op_as::<Const>().and_then(|k| k.exotic_fact()).and_then(|_| node.outputs[0].fact.exotic_fact.clone());
+        node.op = Box::new(Const::new_with_opt_exotic_fact(same.clone(), exotic)?);
+        node.outputs[0].fact.konst = Some(same);
+    }
+    let mut packed: Vec<&mut EagerPackedInput> = Vec::new();
+    for node in model.nodes.iter_mut() {
+        let Some(matmul) = node.op_as_mut::<OptMatMul>() else { continue };
+        for spec in matmul.micro_ops.iter_mut() {
+            let ProtoFusedSpec::AddMatMul { a, b, .. } = spec else { continue };
+            for operand in [a, b] {
+                if let MatMulOperand::Const(value) = operand {
+                    if let Some(eager) = value.downcast_mut::<EagerPackedInput>() {
+                        if eager.packed.len() >= SHARE_MIN_BYTES {
+                            packed.push(eager);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    share_packed(packed)
+}
+
+/// A packed matrix in the pool: its layout and its (weakly held) bytes.
+struct PackedEntry {
+    fact: PackedExoticFact,
+    panel_bytes: usize,
+    mn: usize,
+    packed: Weak<Blob>,
+}
+
+/// Packed weight matrices of built plans, by a hash of their layout and
+/// values. Packing leaves padding bytes unset, so two packings of the same
+/// weights differ as bytes: they are compared by the values they hold.
+fn packed_pool() -> &'static Mutex<HashMap<u64, Vec<PackedEntry>>> {
+    static POOL: OnceLock<Mutex<HashMap<u64, Vec<PackedEntry>>>> = OnceLock::new();
+    POOL.get_or_init(Default::default)
+}
+
+/// The values a packed matrix holds, row by row (`None` when they cannot
+/// be read back).
+fn unpacked(e: &EagerPackedInput) -> Option<Vec<f32>> {
+    let k = e.fact.k;
+    if k == 0 || e.mn == 0 {
+        return None;
+    }
+    let mut values = vec![0f32; e.mn * k];
+    for (m, row) in values.chunks_exact_mut(k).enumerate() {
+        e.extract_at_mn_f32(m, row).ok()?;
+    }
+    Some(values)
+}
+
+/// Points each matrix of `matrices` at the pooled bytes of an equal one.
+fn share_packed(matrices: Vec<&mut EagerPackedInput>) -> TractResult<()> {
+    let keyed: Vec<(&mut EagerPackedInput, Vec<f32>, u64)> = matrices
+        .into_iter()
+        .filter_map(|e| {
+            let values = unpacked(e)?;
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (&e.fact, e.panel_bytes, e.mn, e.packed.len()).hash(&mut hasher);
+            values.iter().for_each(|v| v.to_bits().hash(&mut hasher));
+            Some((e, values, hasher.finish()))
+        })
+        .collect();
+    let mut pool = packed_pool().lock().map_err(|_| TractError::msg("constant pool poisoned"))?;
+    pool.retain(|_, v| {
+        v.retain(|e| e.packed.strong_count() > 0);
+        !v.is_empty()
+    });
+    for (matrix, values, key) in keyed {
+        let entry = pool.entry(key).or_default();
+        let same = entry.iter().find_map(|p| {
+            let bytes = p.packed.upgrade()?;
+            let alike = p.fact == matrix.fact
+                && p.panel_bytes == matrix.panel_bytes
+                && p.mn == matrix.mn
+                && bytes.len() == matrix.packed.len();
+            let candidate =
+                EagerPackedInput { fact: p.fact.clone(), packed: bytes, panel_bytes: p.panel_bytes, mn: p.mn };
+            (alike && unpacked(&candidate).is_some_and(|v| v == values)).then_some(candidate.packed)
+        });
+        match same {
+            Some(bytes) => matrix.packed = bytes,
+            None => entry.push(PackedEntry {
+                fact: matrix.fact.clone(),
+                panel_bytes: matrix.panel_bytes,
+                mn: matrix.mn,
+                packed: Arc::downgrade(&matrix.packed),
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// As [`share_constants`] for a parsed graph: the weights of a model loaded
+/// twice (a recogniser and its Latin-pruned copy) are kept once.
+fn share_graph_constants(model: &mut InferenceModel) -> TractResult<()> {
+    let consts = model
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.op_as::<Const>().filter(|k| k.exotic_fact().is_none()).map(|k| (i, k.val())))
+        .filter(|(_, t)| worth_sharing(t));
+    for (i, same) in pooled(tensor_pool(), consts)? {
+        let node = &mut model.nodes[i];
+        node.op = Box::new(Const::new(same.clone())?);
+        node.outputs[0].fact.value = same.into();
+    }
+    Ok(())
 }
