@@ -275,23 +275,50 @@
     });
   }
 
-  /** Size of page `i`'s drawing and whether the image itself can be shown. */
+  /** The extent of a page's words: right and bottom edges, and the smallest left and top. */
+  function extents(lines) {
+    const e = { left: Infinity, top: Infinity, right: 0, bottom: 0 };
+    for (const l of lines) {
+      for (const w of l.Words || []) {
+        e.left = Math.min(e.left, w.Left);
+        e.top = Math.min(e.top, w.Top);
+        e.right = Math.max(e.right, w.Left + w.Width);
+        e.bottom = Math.max(e.bottom, w.Top + w.Height);
+      }
+    }
+    return e.right ? e : null;
+  }
+
+  /**
+   * Size of page `i`'s drawing and whether the image itself can be shown.
+   * TIFF pages: the size in their header. PDF pages: the server reads words
+   * in pixels at 300 dpi for rendered and born-digital pages, but in the
+   * embedded image's own pixels for a page that is one scanned image, and the
+   * JSON does not say which; so the MediaBox at 300 dpi is taken when the
+   * words fit it and fill over half of it, otherwise a page of the MediaBox's
+   * proportions around the words (right and bottom margins as the left and
+   * top ones). `guessed` marks the estimates.
+   */
   function pageFrame(source, i, lines) {
     if (source.image && (i === 0 || source.frames)) {
       return { image: i === 0 ? source.image : null, width: source.image.naturalWidth, height: source.image.naturalHeight };
     }
     const known = source.sizes[i];
-    if (known) return { image: null, width: known.width, height: known.height };
-    let right = 0; let bottom = 0;
-    for (const l of lines) {
-      for (const w of l.Words || []) {
-        right = Math.max(right, w.Left + w.Width);
-        bottom = Math.max(bottom, w.Top + w.Height);
-      }
+    const e = extents(lines);
+    if (known && !source.isPdf) return { image: null, width: known.width, height: known.height };
+    if (known && (!e || (e.right <= known.width * 1.01 && e.bottom <= known.height * 1.01
+        && (e.right > 0.55 * known.width || e.bottom > 0.55 * known.height)))) {
+      return { image: null, width: known.width, height: known.height };
     }
-    return right && bottom
-      ? { image: null, width: right * 1.05, height: bottom * 1.05, guessed: true }
-      : { image: null, width: 1000, height: 1414, guessed: true };
+    if (!e) return { image: null, width: 1000, height: 1414, guessed: true };
+    let width = e.right + Math.max(e.left, 0);
+    let height = e.bottom + Math.max(e.top, 0);
+    if (known) {
+      const ratio = known.height / known.width;
+      width = Math.max(width, height / ratio);
+      height = width * ratio;
+    }
+    return { image: null, width, height, guessed: true };
   }
 
   function showPage(source, page, i) {
@@ -305,7 +332,7 @@
       notes.push(source.isPdf
         ? 'PDF page: the browser here has no PDF renderer, so the boxes are drawn on a blank page'
         : 'This page cannot be shown by the browser, so the boxes are drawn on a blank page');
-      notes.push(frame.guessed ? 'sized to fit its words.' : 'of its size.');
+      notes.push(frame.guessed ? 'sized around its words (its true size is not known here).' : 'of its size.');
     }
     if (turn) notes.push(`The page was turned ${turn}° clockwise before reading; it is shown turned.`);
     if (page.FileParseExitCode !== 1 && page.ErrorMessage) notes.push(`Page error: ${page.ErrorMessage}`);
