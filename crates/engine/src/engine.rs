@@ -9,7 +9,7 @@ use image::RgbImage;
 use crate::classifier::{Classifier, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH};
 use crate::crop::crop_line;
 use crate::decode::{decode_image, DecodeLimits};
-use crate::detection::{DetectedBox, Detector, DetectorConfig};
+use crate::detection::{DetectedBox, DetectionOptions, Detector, DetectorConfig};
 use crate::geometry::{Point, Quad};
 use crate::imageops::resize;
 use crate::layout::{assemble, words_from_reading, LayoutParams, Segment};
@@ -198,6 +198,9 @@ pub struct RecognizeOptions {
     /// Enlarge the page (up to 2x) when its median detected line is
     /// shorter than [`SMALL_TEXT_HEIGHT`] pixels, and detect again.
     pub upscale_small_text: bool,
+    /// Detector thresholds and input shaping for this request (default:
+    /// the engine's configuration).
+    pub detection: DetectionOptions,
 }
 
 /// With [`RecognizeOptions::upscale_small_text`], pages whose median text
@@ -219,6 +222,7 @@ impl Default for RecognizeOptions {
             detect_orientation: false,
             deskew: false,
             upscale_small_text: false,
+            detection: DetectionOptions::default(),
         }
     }
 }
@@ -367,6 +371,28 @@ impl OcrEngine {
         self.read_page(page, options, None, timings)
     }
 
+    /// Reads one decoded page with this engine's detector and layout
+    /// settings and `reader`'s recogniser (a detection model of one set
+    /// combined with the recognition model of another). The recognisers of
+    /// both must take crops of the same height.
+    pub fn recognize_page_with(
+        &self,
+        page: &RgbImage,
+        options: &RecognizeOptions,
+        reader: &OcrEngine,
+    ) -> Result<PageResult> {
+        if reader.recognizer.config().height != self.recognizer.config().height {
+            return Err(EngineError::Inference(format!(
+                "{} reads crops {} pixels high, {} detects for {}-pixel crops",
+                reader.name,
+                reader.recognizer.config().height,
+                self.name,
+                self.recognizer.config().height
+            )));
+        }
+        self.read_page_using(page, options, reader, None, &mut StageTimings::default())
+    }
+
     /// The recogniser a request uses: the Latin-only copy when it suffices.
     fn recognizer_for(&self, options: &RecognizeOptions) -> &Recognizer {
         match (&self.latin_recognizer, options.script, &options.allowed_classes) {
@@ -383,6 +409,18 @@ impl OcrEngine {
         &self,
         page: &RgbImage,
         options: &RecognizeOptions,
+        fallback: Option<(&OcrEngine, f32, f32)>,
+        timings: &mut StageTimings,
+    ) -> Result<PageResult> {
+        self.read_page_using(page, options, self, fallback, timings)
+    }
+
+    /// [`OcrEngine::read_page`] with `reader`'s recogniser (`self` for this engine's own).
+    fn read_page_using(
+        &self,
+        page: &RgbImage,
+        options: &RecognizeOptions,
+        reader: &OcrEngine,
         fallback: Option<(&OcrEngine, f32, f32)>,
         timings: &mut StageTimings,
     ) -> Result<PageResult> {
@@ -405,7 +443,7 @@ impl OcrEngine {
         let mut detect_side =
             if options.upscale { self.detector.config().max_side * 2 } else { self.detector.config().max_side };
 
-        let mut boxes = self.detect(&work, detect_side, timings)?;
+        let mut boxes = self.detect(&work, detect_side, &options.detection, timings)?;
         if options.upscale_small_text && !options.upscale {
             if let Some(factor) = small_text_factor(&boxes) {
                 let clock = Instant::now();
@@ -413,7 +451,7 @@ impl OcrEngine {
                 work = Cow::Owned(resize(page, ww, wh));
                 detect_side = ((detect_side as f32 * factor) as u32).min(self.config.max_working_side);
                 timings.decode += clock.elapsed();
-                boxes = self.detect(&work, detect_side, timings)?;
+                boxes = self.detect(&work, detect_side, &options.detection, timings)?;
             }
         }
         let to_page = 1.0 / s;
@@ -428,7 +466,7 @@ impl OcrEngine {
                 });
                 rotation = turn;
                 timings.decode += clock.elapsed();
-                boxes = self.detect(&work, detect_side, timings)?;
+                boxes = self.detect(&work, detect_side, &options.detection, timings)?;
             }
         }
         if options.detect_orientation && self.is_upside_down_page(&work, &boxes, timings)? {
@@ -454,11 +492,11 @@ impl OcrEngine {
                 work = Cow::Owned(turned);
                 straightened = Some(rot);
                 timings.decode += clock.elapsed();
-                boxes = self.detect(&work, detect_side, timings)?;
+                boxes = self.detect(&work, detect_side, &options.detection, timings)?;
             }
         }
 
-        let recognizer = self.recognizer_for(options);
+        let recognizer = reader.recognizer_for(options);
         let fallback = fallback
             .filter(|_| options.allowed_classes.is_none())
             .map(|(other, below, margin)| (other.recognizer_for(options), below, margin))
@@ -494,7 +532,8 @@ impl OcrEngine {
             timings.recognize += clock.elapsed();
             let clock = Instant::now();
             if !reading.chars.is_empty() && reading.confidence() >= self.config.min_line_confidence {
-                let words = words_from_reading(&crop, &reading, &self.config.layout, 1.0);
+                let mut words = words_from_reading(&crop, &reading, &self.config.layout, 1.0);
+                words.iter_mut().for_each(|w| w.detection_score = b.score);
                 segments.push(Segment { words, bbox: BoundingBox::from_quad(&crop.quad), quad: crop.quad });
             }
             timings.postprocess += clock.elapsed();
@@ -537,12 +576,18 @@ impl OcrEngine {
         Ok(counted > 0 && votes / counted as f32 > 0.5)
     }
 
-    fn detect(&self, work: &RgbImage, max_side: u32, timings: &mut StageTimings) -> Result<Vec<DetectedBox>> {
+    fn detect(
+        &self,
+        work: &RgbImage,
+        max_side: u32,
+        options: &DetectionOptions,
+        timings: &mut StageTimings,
+    ) -> Result<Vec<DetectedBox>> {
         let clock = Instant::now();
-        let (map, geometry) = self.detector.probability_map_at(work, max_side)?;
+        let (map, geometry) = self.detector.probability_map_with(work, max_side, options)?;
         timings.detect += clock.elapsed();
         let clock = Instant::now();
-        let boxes = self.detector.boxes(&map, &geometry, work.width(), work.height());
+        let boxes = self.detector.boxes_with(&map, &geometry, work.width(), work.height(), options);
         timings.postprocess += clock.elapsed();
         Ok(boxes)
     }

@@ -110,7 +110,8 @@ pub fn words_from_reading(crop: &LineCrop, reading: &RecognizedText, params: &La
         let quad = crop.page_quad(x0, x1.max(x0 + 1.0)).scaled(scale, scale);
         let text: String = group.iter().map(|c| c.text.as_str()).collect();
         let confidence = group.iter().map(|c| c.confidence).sum::<f32>() / group.len() as f32;
-        words.push(Word { text, confidence, bbox: BoundingBox::from_quad(&quad), quad });
+        // The detector's score of the region is the caller's to set.
+        words.push(Word { text, confidence, detection_score: 1.0, bbox: BoundingBox::from_quad(&quad), quad });
     }
     words
 }

@@ -361,7 +361,11 @@ mod tests {
             Point::new(left, top + 20.0),
         ]);
         let bbox = BoundingBox::from_quad(&quad);
-        Segment { words: vec![Word { text: text.into(), confidence: 1.0, bbox, quad }], bbox, quad }
+        Segment {
+            words: vec![Word { text: text.into(), confidence: 1.0, detection_score: 1.0, bbox, quad }],
+            bbox,
+            quad,
+        }
     }
 
     fn lines_of(blocks: &[Block]) -> Vec<String> {

@@ -90,6 +90,10 @@ pub struct Word {
     pub text: String,
     /// Mean character confidence in `[0, 1]`.
     pub confidence: f32,
+    /// The detector's confidence that the word's region holds text: the
+    /// mean text probability inside the detected region it was read from
+    /// (`[0, 1]`; 1 for text taken from a born-digital PDF).
+    pub detection_score: f32,
     /// Axis-aligned box in page pixels.
     pub bbox: BoundingBox,
     /// The word's region as a (possibly rotated) quadrilateral in page pixels.

@@ -97,6 +97,7 @@ mod tests {
         let word = |t: &str, left: f32, top: f32| Word {
             text: t.into(),
             confidence: 0.9,
+            detection_score: 0.8,
             bbox: BoundingBox { left, top, width: 40.4, height: 20.6 },
             quad: Quad::default(),
         };

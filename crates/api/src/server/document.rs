@@ -35,6 +35,14 @@ pub enum PageReader {
     Single(Arc<OcrEngine>),
     /// Engine 2 with engine 1's second opinion on doubtful lines (engine 3).
     Accurate(Arc<AccurateEngine>),
+    /// One model set's detector with another's recogniser (docTR's
+    /// `detection_model` and `recognition_model` chosen apart).
+    Mixed {
+        /// Finds the text (and sets the layout).
+        detector: Arc<OcrEngine>,
+        /// Reads it.
+        recognizer: Arc<OcrEngine>,
+    },
 }
 
 impl PageReader {
@@ -43,6 +51,7 @@ impl PageReader {
         match self {
             Self::Single(engine) => engine.recognize_page(page, options),
             Self::Accurate(engine) => engine.recognize_page(page, options),
+            Self::Mixed { detector, recognizer } => detector.recognize_page_with(page, options, recognizer),
         }
     }
 
@@ -51,6 +60,7 @@ impl PageReader {
         match self {
             Self::Single(engine) => engine.config(),
             Self::Accurate(engine) => engine.primary().config(),
+            Self::Mixed { detector, .. } => detector.config(),
         }
     }
 }
@@ -246,7 +256,7 @@ fn text_page(width_pt: f32, height_pt: f32, lines: &[TextLine]) -> PageResult {
                         width: w.width * scale,
                         height: w.height * scale,
                     };
-                    Word { text: w.text.clone(), confidence: 1.0, quad: bbox.quad(), bbox }
+                    Word { text: w.text.clone(), confidence: 1.0, detection_score: 1.0, quad: bbox.quad(), bbox }
                 })
                 .collect();
             Line::new(words)

@@ -31,6 +31,24 @@ impl Default for DetectorConfig {
     }
 }
 
+/// Per-request changes to how the detector reads a page; the default
+/// changes nothing (the configured [`DetectorConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DetectionOptions {
+    /// Replaces [`DbParams::threshold`]: probability above which a map
+    /// pixel counts as text (0..1).
+    pub binary_threshold: Option<f32>,
+    /// Replaces [`DbParams::box_threshold`]: mean probability a region
+    /// needs to be kept (0..1).
+    pub box_threshold: Option<f32>,
+    /// Stretch the page to a square input (its longer side by its longer
+    /// side) instead of keeping its aspect ratio.
+    pub stretch: bool,
+    /// Centre the page in the padded input instead of placing it at the
+    /// top-left (the padding then surrounds it evenly).
+    pub centre: bool,
+}
+
 /// A detected text region in page pixel coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DetectedBox {
@@ -51,6 +69,10 @@ pub struct DetectorInput {
     pub tensor_width: u32,
     /// Padded tensor height.
     pub tensor_height: u32,
+    /// Column of the tensor where the page starts (0 unless centred).
+    pub offset_x: u32,
+    /// Row of the tensor where the page starts (0 unless centred).
+    pub offset_y: u32,
 }
 
 /// Runs a DB text detector.
@@ -77,17 +99,29 @@ impl Detector {
 
     /// As [`Detector::input_geometry`] with another cap on the longer side.
     pub fn input_geometry_at(&self, width: u32, height: u32, max_side: u32) -> DetectorInput {
+        self.input_geometry_with(width, height, max_side, &DetectionOptions::default())
+    }
+
+    /// As [`Detector::input_geometry_at`], stretched or centred as `options` say.
+    pub fn input_geometry_with(
+        &self,
+        width: u32,
+        height: u32,
+        max_side: u32,
+        options: &DetectionOptions,
+    ) -> DetectorInput {
         let long = width.max(height) as f32;
         let scale = (max_side.max(32) as f32 / long).min(1.0);
-        let w = ((width as f32 * scale).round() as u32).max(1);
-        let h = ((height as f32 * scale).round() as u32).max(1);
-        let step = self.config.shape_step.max(32);
-        DetectorInput {
-            width: w,
-            height: h,
-            tensor_width: w.div_ceil(step) * step,
-            tensor_height: h.div_ceil(step) * step,
+        let mut w = ((width as f32 * scale).round() as u32).max(1);
+        let mut h = ((height as f32 * scale).round() as u32).max(1);
+        if options.stretch {
+            (w, h) = (w.max(h), w.max(h));
         }
+        let step = self.config.shape_step.max(32);
+        let (tensor_width, tensor_height) = (w.div_ceil(step) * step, h.div_ceil(step) * step);
+        let (offset_x, offset_y) =
+            if options.centre { ((tensor_width - w) / 2, (tensor_height - h) / 2) } else { (0, 0) };
+        DetectorInput { width: w, height: h, tensor_width, tensor_height, offset_x, offset_y }
     }
 
     /// Builds the optimised plan for pages of this size ahead of time.
@@ -105,11 +139,23 @@ impl Detector {
     /// As [`Detector::probability_map`], scaling the page to at most
     /// `max_side` pixels on its longer side instead of the configured cap.
     pub fn probability_map_at(&self, page: &RgbImage, max_side: u32) -> Result<(Vec<f32>, DetectorInput)> {
-        let g = self.input_geometry_at(page.width(), page.height(), max_side);
+        self.probability_map_with(page, max_side, &DetectionOptions::default())
+    }
+
+    /// As [`Detector::probability_map_at`], with the page stretched or
+    /// centred in the input as `options` say.
+    pub fn probability_map_with(
+        &self,
+        page: &RgbImage,
+        max_side: u32,
+        options: &DetectionOptions,
+    ) -> Result<(Vec<f32>, DetectorInput)> {
+        let g = self.input_geometry_with(page.width(), page.height(), max_side, options);
         let scaled = resize(page, g.width, g.height);
         let (tw, th) = (g.tensor_width as usize, g.tensor_height as usize);
         let mut input = DenseTensor::filled(&[1, 3, th, tw], 0.0);
-        write_bgr_normalised(&scaled, &mut input.data, tw, th);
+        let start = g.offset_y as usize * tw + g.offset_x as usize;
+        write_bgr_normalised(&scaled, &mut input.data[start..], tw, th);
         let output = self.model.run(&input)?;
         if output.data.len() != tw * th {
             return Err(EngineError::Inference(format!(
@@ -123,15 +169,31 @@ impl Detector {
     /// Turns a probability map from [`Detector::probability_map`] into boxes
     /// in the coordinates of a page of `page_width` x `page_height` pixels.
     pub fn boxes(&self, map: &[f32], g: &DetectorInput, page_width: u32, page_height: u32) -> Vec<DetectedBox> {
+        self.boxes_with(map, g, page_width, page_height, &DetectionOptions::default())
+    }
+
+    /// As [`Detector::boxes`] with the thresholds of `options` in place of the configured ones.
+    pub fn boxes_with(
+        &self,
+        map: &[f32],
+        g: &DetectorInput,
+        page_width: u32,
+        page_height: u32,
+        options: &DetectionOptions,
+    ) -> Vec<DetectedBox> {
+        let start = g.offset_y as usize * g.tensor_width as usize + g.offset_x as usize;
         let prob = ProbabilityMap {
-            data: map,
+            data: map.get(start..).unwrap_or(&[]),
             stride: g.tensor_width as usize,
             width: g.width as usize,
             height: g.height as usize,
         };
         let sx = page_width as f32 / g.width as f32;
         let sy = page_height as f32 / g.height as f32;
-        boxes_from_map(&prob, &self.config.db)
+        let mut db = self.config.db;
+        db.threshold = options.binary_threshold.unwrap_or(db.threshold);
+        db.box_threshold = options.box_threshold.unwrap_or(db.box_threshold);
+        boxes_from_map(&prob, &db)
             .into_iter()
             .map(|b| {
                 // Map pixel centres to page pixel centres, then clamp to the page.
