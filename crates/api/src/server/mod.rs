@@ -315,6 +315,18 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         ("ocr_jobs_queued", "gauge", "Admitted requests waiting for a worker.", pool.queued as u64),
         ("ocr_jobs_timed_out_total", "counter", "Jobs cancelled because their request timed out.", pool.timed_out),
         ("ocr_jobs_abandoned_total", "counter", "Jobs cancelled because their client went away.", pool.abandoned),
+        (
+            "ocr_refused_before_body_total",
+            "counter",
+            "Requests refused as busy (pool full) before their body was read.",
+            pool.refused_before_body,
+        ),
+        (
+            "ocr_refused_after_body_total",
+            "counter",
+            "Requests refused as busy (pool filled while they uploaded) after their body was read.",
+            pool.refused_after_body,
+        ),
     ];
     let counters = counters.into_iter().map(|(name, help, value)| (name, "counter", help, value));
     for (name, kind, help, value) in counters.chain(pool_metrics) {

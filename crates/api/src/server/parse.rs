@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::fetch::fetch;
 use super::input::{decode_base64_image, quoted, read_request};
 use super::payload::SharedPayload;
+use super::pool::Stage;
 use super::state::AppState;
 use crate::ocrspace::params::{FileType, OcrParams, ParamError};
 use crate::ocrspace::render::{parsed_result, EngineStyle};
@@ -66,20 +67,28 @@ impl WithTime for OcrSpaceResponse {
 }
 
 /// Authenticates (header/query key first, else the form field as soon as
-/// it arrives), reads the request within the caller's limits, admits it,
-/// then runs the OCR on the worker pool and records the work done.
+/// it arrives), refuses at once when the worker pool is full, reads the
+/// request within the caller's limits, admits it, then runs the OCR on the
+/// worker pool and records the work done.
 async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> Result<OcrSpaceResponse, ApiError> {
     let gate = &state.gate;
     let mut caller = match key_from_head(req) {
         Some(secret) => Some(gate.authenticate(&secret).await?),
         None => None,
     };
+    // Early admission: a full pool refuses before the body is read (the
+    // refusal then costs a key lookup, not an upload); `pool.run` re-checks.
+    if caller.is_some() {
+        state.pool.check_room(Stage::BeforeBody)?;
+    }
     let limit = caller.as_ref().map_or(gate.hard_cap_bytes(), |c| gate.file_limit(c));
     let reading = read_request(req, payload, limit, state.field_limits, async |secret: &str| {
         if let Some(known) = &caller {
             return Ok(gate.file_limit(known));
         }
         let found = gate.authenticate(secret).await?;
+        // A key sent as a form field: the same early check, before the file.
+        state.pool.check_room(Stage::BeforeBody)?;
         let limit = gate.file_limit(&found);
         caller = Some(found);
         Ok(limit)
@@ -97,6 +106,8 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     };
     let now = unix_now();
     let _turn = gate.enter(&caller)?;
+    // Not counted against the quota when the pool filled during the upload.
+    state.pool.check_room(Stage::AfterBody)?;
     gate.admit(&caller, gate.client_ip(req), now).await?;
     let limit = gate.file_limit(&caller);
     // Input precedence (documented): file, then base64Image, then url.

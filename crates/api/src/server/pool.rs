@@ -7,6 +7,14 @@
 //! cancelled, and the engine and the PDF reader stop at their next check
 //! (between pages, lines and interpreter steps), so the worker is free again
 //! within about a second instead of finishing work nobody will read.
+//!
+//! Admission happens twice. [`OcrPool::check_room`] is the early check: the
+//! handler calls it as soon as the API key is known, before the body is read,
+//! so a refusal under overload costs a key lookup, not an upload. It takes
+//! nothing, so a slow upload never holds a place that a ready request could
+//! use. [`OcrPool::run`] then takes the place for real (the binding check: the
+//! pool may have filled while the body arrived), and the admitted jobs wait
+//! for a worker in arrival order.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -37,6 +45,11 @@ struct Stats {
     timed_out: AtomicU64,
     /// Jobs cancelled because their request went away before they finished.
     abandoned: AtomicU64,
+    /// Requests refused as busy before their body was read.
+    refused_before_body: AtomicU64,
+    /// Requests refused as busy after their body was read (the pool filled
+    /// while they uploaded).
+    refused_after_body: AtomicU64,
 }
 
 /// A snapshot of the pool's state.
@@ -52,6 +65,10 @@ pub struct PoolStats {
     pub timed_out: u64,
     /// Jobs cancelled since start-up because their request went away.
     pub abandoned: u64,
+    /// Requests refused as busy before their body was read.
+    pub refused_before_body: u64,
+    /// Requests refused as busy after their body was read.
+    pub refused_after_body: u64,
 }
 
 impl OcrPool {
@@ -80,7 +97,24 @@ impl OcrPool {
             queued: admitted.saturating_sub(running),
             timed_out: self.stats.timed_out.load(Ordering::Relaxed),
             abandoned: self.stats.abandoned.load(Ordering::Relaxed),
+            refused_before_body: self.stats.refused_before_body.load(Ordering::Relaxed),
+            refused_after_body: self.stats.refused_after_body.load(Ordering::Relaxed),
         }
+    }
+
+    /// The early admission check, made at `stage` of the request:
+    /// [`ApiError::Busy`] when every worker and queue place is taken now. It
+    /// reserves nothing; [`OcrPool::run`] checks again when the job is dispatched.
+    pub fn check_room(&self, stage: Stage) -> Result<(), ApiError> {
+        if self.admitted.available_permits() == 0 {
+            let counter = match stage {
+                Stage::BeforeBody => &self.stats.refused_before_body,
+                Stage::AfterBody => &self.stats.refused_after_body,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::Busy);
+        }
+        Ok(())
     }
 
     /// Runs `job` on a blocking thread once a worker is free, inside a
@@ -90,7 +124,10 @@ impl OcrPool {
         &self,
         job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| ApiError::Busy)?;
+        let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
+            self.stats.refused_after_body.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::Busy);
+        };
         let cancel = Cancel::new();
         let mut guard = CancelOnDrop { cancel: cancel.clone(), stats: self.stats.clone(), armed: true };
         let stats = self.stats.clone();
@@ -119,6 +156,15 @@ impl OcrPool {
     }
 }
 
+/// Where a request is when the pool's room is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The key is known, the body not read yet.
+    BeforeBody,
+    /// The body has been read.
+    AfterBody,
+}
+
 /// Cancels the job when the request's future is dropped before the job ended.
 struct CancelOnDrop {
     cancel: Cancel,
@@ -140,5 +186,44 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         let stats = self.stats.clone();
         self.fire(&stats.abandoned);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The early check refuses exactly when every place is taken, reserves
+    /// nothing, and counts its refusals apart from those at dispatch.
+    #[test]
+    fn early_check_refuses_only_a_full_pool() {
+        actix_web::rt::System::new().block_on(async {
+            let pool = OcrPool::new(1, 0, Duration::from_secs(30));
+            assert!(pool.check_room(Stage::BeforeBody).is_ok());
+            assert!(pool.check_room(Stage::BeforeBody).is_ok(), "checking takes no place");
+            let (started_tx, started_rx) = std::sync::mpsc::channel();
+            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+            let running = pool.clone();
+            let job = actix_web::rt::spawn(async move {
+                running
+                    .run(move || {
+                        let _ = started_tx.send(());
+                        let _ = release_rx.recv();
+                        Ok(())
+                    })
+                    .await
+            });
+            while started_rx.try_recv().is_err() {
+                actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert!(matches!(pool.check_room(Stage::BeforeBody), Err(ApiError::Busy)));
+            assert!(matches!(pool.check_room(Stage::AfterBody), Err(ApiError::Busy)));
+            assert!(matches!(pool.run(|| Ok(())).await, Err(ApiError::Busy)));
+            let stats = pool.stats();
+            assert_eq!((stats.refused_before_body, stats.refused_after_body), (1, 2));
+            release_tx.send(()).unwrap();
+            job.await.unwrap().unwrap();
+            assert!(pool.check_room(Stage::BeforeBody).is_ok(), "room again once the job ended");
+        });
     }
 }
