@@ -103,8 +103,8 @@
     return wrap;
   }
 
-  function table(head, rows) {
-    const t = el('table');
+  function table(head, rows, cls) {
+    const t = el('table', cls);
     const tr = t.createTHead().insertRow();
     head.forEach((h) => { const th = el('th', null, h); th.scope = 'col'; tr.append(th); });
     const body = t.createTBody();
@@ -127,7 +127,7 @@
         p.in || '',
         el('span', null, typeLabel(p.schema)),
         p.description || '',
-      ])));
+      ]), 'params'));
     }
     if (op.requestBody) {
       const rb = deref(op.requestBody);
