@@ -169,7 +169,10 @@ fn label_amount(doc: &Doc, line: usize, from: usize) -> Option<Found> {
     let below = doc.below(line)?;
     let l = &doc.lines[below];
     let found = amounts_in(doc, below, 0);
-    let only_amount = pieces(&l.text).len() <= 2 && found.len() == 1;
+    let only_amount = found.len() == 1
+        && pieces(&l.text).into_iter().all(|(s, e)| {
+            parse_amount(&l.text[s..e]).is_some() || CODES.contains(&&l.upper[s..e]) || &l.upper[s..e] == "RM"
+        });
     only_amount.then(|| found.into_iter().next()).flatten()
 }
 
@@ -219,10 +222,33 @@ pub fn totals(doc: &Doc) -> Totals {
         }
     }
     let total = match best {
-        Some((rank, f)) => Some(value(doc, &f, if rank >= 2 { 1.0 } else { 0.8 })),
+        Some((rank, f)) if rank < 4 => Some(match rounding_after(doc, &f) {
+            Some(r) => {
+                let mut v = value(doc, &f, 0.8);
+                v.value = format!("{:.2}", f.amount.number + r.amount.number);
+                v
+            }
+            None => value(doc, &f, if rank >= 2 { 1.0 } else { 0.8 }),
+        }),
+        Some((_, f)) => Some(value(doc, &f, 1.0)),
         None => unlabelled_total(doc),
     };
     Totals { total, subtotal: subtotal.map(|f| value(doc, &f, 0.9)), tax: tax.map(|(_, f)| value(doc, &f, 0.85)) }
+}
+
+/// A rounding adjustment (`ROUNDING -0.02`) printed below a total that is not the final one: the amount paid
+/// is the total plus the adjustment.
+fn rounding_after(doc: &Doc, total: &Found) -> Option<Found> {
+    let t = &doc.lines[total.line];
+    (total.line + 1..doc.lines.len().min(total.line + 6))
+        .filter(|&j| doc.lines[j].page == t.page && doc.lines[j].centre_y() > t.bbox.bottom())
+        .find_map(|j| {
+            let label = ["ROUNDING", "ROUND"]
+                .iter()
+                .find_map(|k| find_words(&doc.lines[j].upper, k).first().map(|&p| p + k.len()))?;
+            label_amount(doc, j, label)
+        })
+        .filter(|r| r.amount.number.abs() < 1.0 && r.amount.number != 0.0)
 }
 
 /// With no total label: the largest amount not on a payment line.

@@ -26,7 +26,8 @@ pub struct TextLine {
     pub page: usize,
     /// The text as read.
     pub text: String,
-    /// The text with ASCII letters upper-cased (same byte offsets as `text`).
+    /// The text for keyword matching: ASCII letters upper-cased, a lone digit misread for a letter inside a
+    /// word put back (same byte offsets as `text`, see [`keyed`]).
     pub upper: String,
     /// The words, with their spans in `text`.
     pub tokens: Vec<Token>,
@@ -93,7 +94,7 @@ impl Doc {
                         text.push_str(&word.text);
                         tokens.push(Token { start, end: text.len(), confidence: word.confidence, bbox: word.bbox });
                     }
-                    let upper = text.to_ascii_uppercase();
+                    let upper = keyed(&text);
                     TextLine {
                         page: page_no,
                         text,
@@ -172,6 +173,32 @@ fn in_rows(mut lines: Vec<TextLine>) -> Vec<TextLine> {
             row
         })
         .collect()
+}
+
+/// `text` upper-cased for keyword matching, with the digit OCR reads for a letter inside a word (`TE1`, `N0`,
+/// `TOTA1`, `F1NAL`) put back: in a piece with two or more letters and exactly one digit, not at its start,
+/// `0` becomes `O`, `5` `S`, and `1` `L` at the end of the word or `I` inside it. Byte offsets are kept.
+pub fn keyed(text: &str) -> String {
+    let mut out = text.to_ascii_uppercase().into_bytes();
+    let mut start = 0;
+    while start < out.len() {
+        let end = out[start..].iter().position(|b| !b.is_ascii_alphanumeric()).map_or(out.len(), |p| start + p);
+        let word = &out[start..end];
+        let letters = word.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        let digits: Vec<usize> = (0..word.len()).filter(|&i| word[i].is_ascii_digit()).collect();
+        if letters >= 2 && digits.len() == 1 && digits[0] > 0 {
+            let i = start + digits[0];
+            out[i] = match out[i] {
+                b'0' => b'O',
+                b'5' => b'S',
+                b'1' if i + 1 == end => b'L',
+                b'1' => b'I',
+                other => other,
+            };
+        }
+        start = end + 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_ascii_uppercase())
 }
 
 /// Height of the vertical overlap of two boxes (0 when disjoint).

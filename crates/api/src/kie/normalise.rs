@@ -94,6 +94,12 @@ pub fn parse_amount(piece: &str) -> Option<Amount> {
             s = &s[p.len()..];
         }
     }
+    // After a currency sign, a letter O is a misread zero (`RMO.02`).
+    let unzeroed;
+    if currency && s.contains(['O', 'o']) && s.bytes().any(|b| b.is_ascii_digit()) {
+        unzeroed = s.replace(['O', 'o'], "0");
+        s = &unzeroed;
+    }
     if let Some(rest) = s.strip_suffix('-') {
         negative = true;
         s = rest;
@@ -178,6 +184,7 @@ mod tests {
         assert_eq!(amount("1,234").as_deref(), Some("1234"));
         assert_eq!(amount("(12.00)").as_deref(), Some("12.00"));
         assert_eq!(amount("52").as_deref(), Some("52"));
+        assert_eq!(amount("RMO.02").as_deref(), Some("0.02"));
     }
 
     #[test]

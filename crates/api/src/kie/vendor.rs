@@ -15,8 +15,10 @@ use super::normalise::{find_words, has_any, parse_amount, pieces};
 use super::FieldValue;
 
 /// Legal forms: a line ending a company name.
-const LEGAL_FORMS: [&str; 26] = [
+const LEGAL_FORMS: [&str; 28] = [
     "SDN BHD",
+    "SDN",
+    "SDNBHD",
     "SDN. BHD.",
     "BHD",
     "BERHAD",
@@ -260,11 +262,20 @@ fn strip_registration(text: &str) -> String {
             break;
         }
     }
-    let name = &text[..cut];
+    // OCR noise: lone underscores and bars.
+    let cleaned: Vec<&str> =
+        text[..cut].split_whitespace().map(|w| w.trim_matches(['_', '|'])).filter(|w| !w.is_empty()).collect();
+    let cleaned = cleaned.join(" ");
+    let name = cleaned.as_str();
     let name = &name[..contact_start(&name.to_ascii_uppercase())];
-    // A legal form ends the name: what follows it is a registration number or a branch.
+    // A legal form ends the name: what follows it is a registration number or a branch (`SDN` alone does not:
+    // `BHD` follows it, perhaps misread).
     let up = name.to_ascii_uppercase();
-    let end = LEGAL_FORMS.iter().flat_map(|k| find_words(&up, k).into_iter().map(move |p| p + k.len())).max();
+    let end = LEGAL_FORMS
+        .iter()
+        .filter(|k| **k != "SDN")
+        .flat_map(|k| find_words(&up, k).into_iter().map(move |p| p + k.len()))
+        .max();
     let name = match end {
         Some(e) if name[e..].trim_start().starts_with(|c: char| c.is_alphanumeric()) => &name[..e],
         _ => name,
@@ -288,12 +299,11 @@ fn continues(a: &TextLine, b: &TextLine) -> bool {
         && b.bbox.right() > a.bbox.left
 }
 
-/// A company registration line (`CO. REG. NO: 1011128-T`, `(867388-U)`, `ROC 12345`), which follows the
+/// A company registration line (`CO. REG. NO: 1011128-T`, `(867388-U)`, `822737-X`, `ROC 12345`), which follows the
 /// registered name.
 fn is_registration(up: &str) -> bool {
     let t = up.trim();
-    let bare_number = t.starts_with('(')
-        && t.ends_with(')')
+    let bare_number = !t.contains(' ')
         && t.chars().filter(char::is_ascii_digit).count() >= 4
         && t.chars().filter(char::is_ascii_alphabetic).count() <= 3;
     bare_number
