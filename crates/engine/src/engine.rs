@@ -696,3 +696,7 @@ mod upscale_tests {
         assert_eq!(upscaled_size(5120, 1000, 2560), (2560, 500, 0.5));
     }
 }
+
+#[path = "plans.rs"]
+mod plans;
+pub use plans::{PlanJob, PlanPriority};

@@ -278,22 +278,13 @@ impl Application {
     }
 }
 
-/// Builds every engine's plans on a background thread, then marks the state ready.
+/// Builds every engine's plans in the background: those a default request
+/// needs first (then the state is marked ready), the others after.
 fn spawn_plan_builder(state: &AppState) {
-    let models = state.models.clone();
-    let ready = state.plans_ready.clone();
-    std::thread::spawn(move || {
-        let started = std::time::Instant::now();
-        let extra = models.extra.iter().map(|e| (e.number, &e.engine));
-        let all = models.primary.iter().map(|(n, e)| (*n, e)).chain(extra);
-        for (number, engine) in all {
-            if let Err(e) = engine.prepare(&COMMON_PAGE_SIZES) {
-                tracing::error!(engine = number, error = %e, "building model plans failed");
-            }
-        }
-        ready.store(true, Ordering::Release);
-        tracing::info!(seconds = started.elapsed().as_secs_f32(), "model plans built; ready");
-    });
+    let models = &state.models;
+    let extra = models.extra.iter().map(|e| (e.number, e.engine.clone()));
+    let all = models.primary.iter().map(|(n, e)| (*n, e.clone())).chain(extra).collect();
+    crate::engines::spawn_plan_builder(all, &COMMON_PAGE_SIZES, state.pool.stats().workers, state.plans_ready.clone());
 }
 
 /// Counters in the Prometheus text format.

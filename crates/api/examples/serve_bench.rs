@@ -1,0 +1,239 @@
+//! Start-up and memory benchmark of the real `ocr-server` binary: starts
+//! `ocr-server serve` on a loopback port with a fresh data directory, and
+//! prints the time to `/health` and to `/ready`, the resident memory (VmRSS)
+//! at `/ready` and after a fixed mix of requests over loopback (receipts, an
+//! A4 page, line images and a 3-page TIFF on Engines 1, 2 and 3 in turn),
+//! the peak (VmHWM), and the latency of each kind of request.
+//!
+//! ```text
+//! cargo build -p ocr-api --bin ocr-server --example serve_bench
+//! $CARGO_TARGET_DIR/debug/examples/serve_bench [--requests 100] [--clients 2] [--bin PATH] [--data DIR]
+//!     [-- SERVE_ARGS...]
+//! ```
+//!
+//! Run it from the repository root (the server finds `./models` there, or
+//! `$OCR_MODELS_DIR`). `--bin` defaults to the `ocr-server` built next to
+//! this example; `--data` to `../shared/data`. Arguments after `--` go to
+//! `ocr-server serve` (e.g. `--workers 1`). The server is stopped at the end.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use image::imageops::FilterType;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One kind of request in the mix.
+struct Input {
+    kind: &'static str,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// Kills the server when the benchmark ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `kB` figure of `/proc/PID/status` (VmRSS, VmHWM), in MB.
+fn status_mb(pid: u32, field: &str) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = text
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    kb / 1024.0
+}
+
+fn sorted_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, BoxError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// A TIFF of three receipts (each scaled to 800 px wide).
+fn three_page_tiff(receipts: &[PathBuf]) -> Result<Vec<u8>, BoxError> {
+    let mut out = Cursor::new(Vec::new());
+    let mut encoder = tiff::encoder::TiffEncoder::new(&mut out)?;
+    for path in receipts.iter().take(3) {
+        let page = image::open(path)?.to_rgb8();
+        let height = (page.height() as f32 * 800.0 / page.width() as f32).round() as u32;
+        let page = image::imageops::resize(&page, 800, height, FilterType::Triangle);
+        encoder.write_image::<tiff::encoder::colortype::RGB8>(page.width(), page.height(), page.as_raw())?;
+    }
+    Ok(out.into_inner())
+}
+
+/// The request mix: 4 receipts, 1 A4 page, 4 line images, 1 TIFF per 10.
+fn inputs(data: &Path) -> Result<Vec<Input>, BoxError> {
+    let read = |p: &Path, kind: &'static str| -> Result<Input, BoxError> {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Input { kind, name, bytes: std::fs::read(p)? })
+    };
+    let receipts = sorted_files(&data.join("receipts"), "jpg")?;
+    let lines = sorted_files(&data.join("lines"), "png")?;
+    let pages = sorted_files(&data.join("pages"), "jpg")?;
+    if receipts.len() < 4 || lines.len() < 4 || pages.is_empty() {
+        return Err(format!("{} lacks receipts/, lines/ or pages/ images", data.display()).into());
+    }
+    let mut mix = Vec::new();
+    for path in &receipts[..4] {
+        mix.push(read(path, "receipt")?);
+    }
+    mix.push(read(&pages[0], "A4 page")?);
+    for path in &lines[..4] {
+        mix.push(read(path, "line")?);
+    }
+    mix.push(Input { kind: "3-page TIFF", name: "receipts.tif".into(), bytes: three_page_tiff(&receipts[4..])? });
+    Ok(mix)
+}
+
+/// Waits for `url` to answer 200; the time it took since `start`.
+fn wait_for(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    start: Instant,
+    server: &mut Child,
+) -> Result<f64, BoxError> {
+    loop {
+        if let Ok(r) = client.get(url).send() {
+            if r.status().is_success() {
+                return Ok(start.elapsed().as_secs_f64());
+            }
+        }
+        if let Some(status) = server.try_wait()? {
+            return Err(format!("server exited ({status}) before {url} answered").into());
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            return Err(format!("{url} did not answer 200 within 300 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let exe_dir = std::env::current_exe()?.parent().and_then(Path::parent).map(Path::to_path_buf);
+    let mut bin = exe_dir.map(|d| d.join("ocr-server")).unwrap_or_else(|| "ocr-server".into());
+    let (mut data, mut requests, mut clients) = (PathBuf::from("../shared/data"), 100usize, 2usize);
+    let mut serve_args: Vec<String> = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--bin" => bin = args.next().ok_or("--bin needs a value")?.into(),
+            "--data" => data = args.next().ok_or("--data needs a value")?.into(),
+            "--requests" => requests = args.next().ok_or("--requests needs a value")?.parse()?,
+            "--clients" => clients = args.next().ok_or("--clients needs a value")?.parse::<usize>()?.max(1),
+            "--" => serve_args.extend(args.by_ref()),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let mix = inputs(&data)?;
+    let dir = std::env::temp_dir().join(format!("serve-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let created = Command::new(&bin)
+        .args(["keys", "create", "--tier", "enterprise", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    let key =
+        stdout.lines().find_map(|l| l.strip_prefix("apikey:")).map(|k| k.trim().to_string()).ok_or_else(|| {
+            format!("keys create printed no key: {stdout} {}", String::from_utf8_lossy(&created.stderr))
+        })?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.join("server.log"))?;
+    let start = Instant::now();
+    let child = Command::new(&bin)
+        .arg("serve")
+        .args(["--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&dir)
+        .args(&serve_args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let mut server = Server(child);
+    let pid = server.0.id();
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(300)).build()?;
+    let health = wait_for(&client, &format!("{base}/health"), start, &mut server.0)?;
+    let ready = wait_for(&client, &format!("{base}/ready"), start, &mut server.0)?;
+    let rss_ready = status_mb(pid, "VmRSS:");
+
+    // The mix: request i sends input i % 10 to engine 1 + i % 3, so every
+    // input meets every engine; `clients` threads take requests in turn.
+    let next = AtomicUsize::new(0);
+    let latencies: Mutex<BTreeMap<(&str, u8), Vec<f64>>> = Mutex::new(BTreeMap::new());
+    let failures = AtomicUsize::new(0);
+    let mix_start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let input = &mix[i % mix.len()];
+                let engine = 1 + (i % 3) as u8;
+                let form = reqwest::blocking::multipart::Form::new()
+                    .text("apikey", key.clone())
+                    .text("OCREngine", engine.to_string())
+                    .part(
+                        "file",
+                        reqwest::blocking::multipart::Part::bytes(input.bytes.clone()).file_name(input.name.clone()),
+                    );
+                let sent = Instant::now();
+                let ok = client
+                    .post(format!("{base}/parse/image"))
+                    .multipart(form)
+                    .send()
+                    .and_then(|r| r.json::<serde_json::Value>())
+                    .map(|v| v["OCRExitCode"] == 1)
+                    .unwrap_or(false);
+                let seconds = sent.elapsed().as_secs_f64();
+                if !ok {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies.lock().map(|mut l| l.entry((input.kind, engine)).or_default().push(seconds)).ok();
+            });
+        }
+    });
+    let mix_seconds = mix_start.elapsed().as_secs_f64();
+    let rss_after = status_mb(pid, "VmRSS:");
+    let peak = status_mb(pid, "VmHWM:");
+
+    println!("server: {} {}", bin.display(), serve_args.join(" "));
+    println!("/health after {health:.2} s, /ready after {ready:.2} s");
+    println!("RSS at /ready {rss_ready:.0} MB");
+    println!(
+        "RSS after {requests} mixed requests ({clients} clients, {mix_seconds:.0} s, {} failed): {rss_after:.0} MB (peak {peak:.0} MB)",
+        failures.load(Ordering::Relaxed)
+    );
+    println!("{:<12} {:>6} {:>5} {:>8} {:>8}", "input", "engine", "n", "p50 s", "p95 s");
+    for ((kind, engine), mut values) in latencies.into_inner().unwrap_or_default() {
+        let (p50, p95) = (percentile(&mut values, 0.5), percentile(&mut values, 0.95));
+        println!("{kind:<12} {engine:>6} {:>5} {p50:>8.2} {p95:>8.2}", values.len());
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
