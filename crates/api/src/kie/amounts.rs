@@ -113,6 +113,10 @@ const SUBTOTAL_LABELS: [&str; 9] = [
 const TAX_LABELS: [&str; 13] =
     ["GST", "VAT", "TAX", "SST", "HST", "PST", "MWST", "TVA", "IVA", "SALES TAX", "MEHRWERTSTEUER", "USt", "CUKAI"];
 
+/// Labels of a tax's total.
+const TAX_TOTALS: [&str; 8] =
+    ["TOTAL TAX", "TAX TOTAL", "TOTAL GST", "GST TOTAL", "TOTAL VAT", "VAT TOTAL", "TOTAL SST", "SST TOTAL"];
+
 /// Words that make a tax-labelled line something else (a registration number, a tax-inclusive total, a heading).
 const NOT_TAX: [&str; 16] = [
     "ID",
@@ -208,11 +212,14 @@ pub fn totals(doc: &Doc) -> Totals {
                 subtotal = label_amount(doc, i, end);
             }
         }
-        if !has_any(up, &NOT_TAX) {
+        // A tax line names the tax; with `TOTAL` in it, it must be the tax's total (`TOTAL GST`), not a total
+        // that mentions the tax (`SUB-TOTAL (GST)`).
+        let tax_total = has_any(up, &TAX_TOTALS);
+        if !has_any(up, &NOT_TAX) && (tax_total || !up.contains("TOTAL")) {
             let label =
                 TAX_LABELS.iter().find_map(|k| find_words(up, &k.to_ascii_uppercase()).first().map(|&at| at + k.len()));
             if let Some(end) = label {
-                let is_total = up.contains("TOTAL");
+                let is_total = tax_total;
                 if tax.as_ref().is_none_or(|(t, _)| is_total && !t) {
                     if let Some(f) = label_amount(doc, i, end) {
                         tax = Some((is_total, f));
