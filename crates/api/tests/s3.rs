@@ -61,7 +61,7 @@ fn searchable_pdfs_live_in_the_bucket_until_the_sweeper_deletes_them() {
     let db = TestDb::new(Backend::Sqlite);
     let settings = Settings {
         pdf_s3: Some(server.settings("ocr-pdfs")),
-        pdf_link_lifetime: Duration::from_secs(4),
+        pdf_link_lifetime: Duration::from_secs(8),
         pdf_sweep_interval: Duration::from_secs(1),
         ..db.settings()
     };
