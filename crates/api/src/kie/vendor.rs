@@ -262,9 +262,11 @@ fn strip_registration(text: &str) -> String {
             break;
         }
     }
-    // OCR noise: lone underscores and bars.
-    let cleaned: Vec<&str> =
+    // OCR noise (lone underscores and bars) and a title the OCR joined to the name (`TAXINVOICE RAPID RAIL`).
+    let mut cleaned: Vec<&str> =
         text[..cut].split_whitespace().map(|w| w.trim_matches(['_', '|'])).filter(|w| !w.is_empty()).collect();
+    let title = cleaned.iter().take_while(|w| HEADINGS.contains(&w.to_ascii_uppercase().as_str())).count();
+    cleaned.drain(..title.min(cleaned.len().saturating_sub(1)));
     let cleaned = cleaned.join(" ");
     let name = cleaned.as_str();
     let name = &name[..contact_start(&name.to_ascii_uppercase())];
