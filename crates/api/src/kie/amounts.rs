@@ -180,9 +180,11 @@ fn label_amount(doc: &Doc, line: usize, from: usize) -> Option<Found> {
     only_amount.then(|| found.into_iter().next()).flatten()
 }
 
-/// A value from a found amount.
+/// A value from a found amount, with two decimals when one was read.
 fn value(doc: &Doc, f: &Found, weight: f32) -> FieldValue {
-    doc.lines[f.line].value(f.start, f.end, f.amount.value.clone(), weight)
+    // One decimal is a dropped trailing zero (`4.0`): cents are written out.
+    let text = if f.amount.decimals == 1 { format!("{}0", f.amount.value) } else { f.amount.value.clone() };
+    doc.lines[f.line].value(f.start, f.end, text, weight)
 }
 
 /// The total, subtotal and tax of a document.
