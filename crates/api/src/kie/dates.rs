@@ -9,6 +9,8 @@
 //! date with a day above 12, a written-out date naming the same day, the
 //! currency); unresolved it is reported as printed.
 
+use std::collections::HashSet;
+
 use super::doc::Doc;
 use super::normalise::has_any;
 use super::FieldValue;
@@ -290,14 +292,17 @@ const OTHER_DATES: [&str; 10] =
 /// The document date, ISO 8601 when the order of day and month is known.
 pub fn date(doc: &Doc, day_first: Option<bool>) -> Option<FieldValue> {
     let dates = all_dates(doc);
-    let labelled_lines: Vec<usize> =
-        (0..doc.lines.len()).filter(|&i| has_any(&doc.lines[i].upper, &DATE_LABELS)).collect();
+    // Lines a `DATE` label points at: the rest of its row and the line below it.
+    let mut labelled: HashSet<usize> = HashSet::new();
+    for j in (0..doc.lines.len()).filter(|&j| has_any(&doc.lines[j].upper, &DATE_LABELS)) {
+        labelled.extend(doc.row_right(j));
+        labelled.extend(doc.below(j));
+    }
     let score = |c: &Candidate| {
         let l = &doc.lines[c.line];
         let mut s = 0.0f32;
         let before = &l.upper[..c.start];
-        let label_near = has_any(before, &DATE_LABELS)
-            || labelled_lines.iter().any(|&j| doc.below(j) == Some(c.line) || doc.row_right(j).contains(&c.line));
+        let label_near = has_any(before, &DATE_LABELS) || labelled.contains(&c.line);
         if label_near {
             s += 3.0;
         }

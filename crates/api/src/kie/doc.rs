@@ -68,6 +68,9 @@ impl TextLine {
     }
 }
 
+/// How many lines before and after a line are searched for the rest of its row.
+const ROW_WINDOW: usize = 64;
+
 /// Every line of a document, each page's lines ordered top to bottom, left to right.
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
@@ -113,7 +116,9 @@ impl Doc {
     /// Lines on the same row as line `i` and to its right, left to right.
     pub fn row_right(&self, i: usize) -> Vec<usize> {
         let me = &self.lines[i];
-        let mut right: Vec<usize> = (0..self.lines.len())
+        // Lines are ordered by row, so the rest of a row is among the neighbours in that order.
+        let window = i.saturating_sub(ROW_WINDOW)..(i + ROW_WINDOW).min(self.lines.len());
+        let mut right: Vec<usize> = window
             .filter(|&j| {
                 let other = &self.lines[j];
                 j != i
