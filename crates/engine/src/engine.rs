@@ -126,6 +126,11 @@ impl EngineConfig {
     }
 }
 
+/// Most detector plans kept per engine (least recently used go first).
+/// Every page size rounds to its own detector input shape, so without a
+/// bound a server would keep a plan (2-7 MB) for every size it has seen.
+const DETECTOR_PLANS: usize = 12;
+
 /// Engine 2's [`LayoutParams::word_gap_blank`] (Engine 1: 0.23).
 const ENGINE2_WORD_GAP_BLANK: f32 = 0.19;
 
@@ -273,7 +278,7 @@ impl OcrEngine {
     /// Loads (parses) the models of `models`. Optimised plans are built on
     /// first use of each input shape, or ahead of time with [`OcrEngine::prepare`].
     pub fn load(models: &ModelSet, config: EngineConfig) -> Result<Self> {
-        let det = OnnxModel::load(&models.detector, config.plan_capacity)?;
+        let det = OnnxModel::load(&models.detector, config.plan_capacity.min(DETECTOR_PLANS))?;
         let rec = OnnxModel::load(&models.recognizer, config.plan_capacity)?;
         let dictionary = Dictionary::from_lines(
             rec.metadata("character").ok_or_else(|| EngineError::MissingDictionary(models.recognizer.clone()))?,
