@@ -12,7 +12,7 @@ pub const PDF_NOT_REQUESTED: &str = "Searchable PDF not generated as it was not 
 pub const OVERLAY_NOT_REQUESTED: &str = "Text overlay is not provided as it is not requested";
 
 /// The top-level response of `/parse/image` and `/parse/imageurl`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct OcrSpaceResponse {
     /// One entry per page or frame; absent on errors before any page was read.
@@ -52,7 +52,7 @@ impl OcrSpaceResponse {
 }
 
 /// The result of one page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct ParsedResult {
     /// Word boxes (or the "not requested" placeholder).
@@ -70,7 +70,7 @@ pub struct ParsedResult {
 }
 
 /// Word boxes of a page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct TextOverlay {
     /// Lines with their words.
@@ -89,7 +89,7 @@ impl TextOverlay {
 }
 
 /// One overlay line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct OverlayLine {
     /// The words joined by single spaces.
@@ -103,7 +103,7 @@ pub struct OverlayLine {
 }
 
 /// One overlay word, in pixels of the (possibly turned) page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct OverlayWord {
     /// The word.
@@ -120,7 +120,7 @@ pub struct OverlayWord {
 
 /// A pixel coordinate, formatted as the engine that made it does: engine 1
 /// writes integers (`106`), engines 2 and 3 integral floats (`106.0`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Coordinate {
     /// Engine 1 style.

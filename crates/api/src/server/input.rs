@@ -16,6 +16,18 @@ pub struct RawRequest {
     pub fields: Vec<(String, String)>,
     /// The uploaded file, if any part had a filename.
     pub file: Option<Vec<u8>>,
+    /// Every uploaded file, in order ([`read_uploads`] only; [`read_request`]
+    /// moves its one file into `file`).
+    pub uploads: Vec<Upload>,
+}
+
+/// One uploaded file of a multipart request.
+#[derive(Debug, Default)]
+pub struct Upload {
+    /// The part's file name (as the client sent it).
+    pub name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// How many text fields a request may send, and how long each may be.
@@ -75,8 +87,26 @@ impl FieldLimits {
 pub async fn read_request<F>(
     req: &HttpRequest,
     payload: SharedPayload,
+    max_bytes: u64,
+    limits: FieldLimits,
+    on_form_key: F,
+) -> Result<RawRequest, ApiError>
+where
+    F: AsyncFnMut(&str) -> Result<u64, ApiError>,
+{
+    let mut raw = read_uploads(req, payload, max_bytes, limits, 1, on_form_key).await?;
+    raw.file = raw.uploads.pop().map(|upload| upload.bytes);
+    Ok(raw)
+}
+
+/// As [`read_request`], taking up to `max_files` uploads (into
+/// [`RawRequest::uploads`]) whose bytes together stay within `max_bytes`.
+pub async fn read_uploads<F>(
+    req: &HttpRequest,
+    payload: SharedPayload,
     mut max_bytes: u64,
     limits: FieldLimits,
+    max_files: usize,
     mut on_form_key: F,
 ) -> Result<RawRequest, ApiError>
 where
@@ -119,15 +149,19 @@ where
                 Some(cd) => (cd.get_name().unwrap_or("").to_string(), cd.get_filename().map(str::to_string)),
                 None => (String::new(), None),
             };
-            if filename.is_some() {
-                if raw.file.is_some() {
-                    return Err(ApiError::BadRequest("only one file may be uploaded per request".into()));
+            if let Some(filename) = filename {
+                if raw.uploads.len() >= max_files {
+                    return Err(ApiError::BadRequest(match max_files {
+                        1 => "only one file may be uploaded per request".into(),
+                        n => format!("at most {n} files may be uploaded per request"),
+                    }));
                 }
-                let data = collect_limited(&mut field, max_bytes)
+                let earlier: u64 = raw.uploads.iter().map(|u| u.bytes.len() as u64).sum();
+                let data = collect_limited(&mut field, max_bytes.saturating_sub(earlier))
                     .await
                     .map_err(|e| e.into_api_error(&payload, max_bytes, limits))?
                     .map_err(|_| ApiError::FileTooLarge { limit_kb: max_bytes / 1024 })?;
-                raw.file = Some(data);
+                raw.uploads.push(Upload { name: quoted(&filename), bytes: data });
                 continue;
             }
             let limit = counter.check(&name, name.len() as u64, max_bytes)?;

@@ -2,6 +2,7 @@
 
 mod address;
 mod auth;
+mod doctr;
 mod document;
 mod downloads;
 mod error;
@@ -28,7 +29,7 @@ pub use auth::{Caller, Gatekeeper};
 pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
 pub use error::ApiError;
 pub use fetch::{is_allowed, FetchPolicy};
-pub use input::{decode_base64_image, read_request, FieldLimits, RawRequest};
+pub use input::{decode_base64_image, quoted, read_request, read_uploads, FieldLimits, RawRequest, Upload};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
 pub use payload::{SharedPayload, UploadMemory};
@@ -353,6 +354,12 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
     match (path.as_str(), method.as_str()) {
         ("/parse/image", "POST") | ("/parse/imageurl", "GET") | ("/parse/imageurl", "POST") => {
             parse::parse(req, payload, state).await
+        }
+        ("/ocr", "POST") => doctr::ocr(req, payload, state).await,
+        ("/kie", "POST") => doctr::kie(req, payload, state).await,
+        ("/openapi.json", "GET" | "HEAD") => crate::openapi::serve(),
+        ("/ocr" | "/kie", _) => {
+            HttpResponse::MethodNotAllowed().json(crate::doctr::ErrorDetail { detail: "Method Not Allowed".into() })
         }
         (p, "GET" | "HEAD") if p.starts_with("/pdf/") => downloads::download(&req, &state).await,
         ("/parse/image" | "/parse/imageurl", _) => HttpResponse::MethodNotAllowed()

@@ -1,0 +1,73 @@
+//! The docTR-style API (`POST /ocr`, `POST /kie`): its parameters, its
+//! response shape and its errors. The HTTP handlers are in
+//! `server::doctr`; the OCR itself is the same engine and worker pool the
+//! OCR.space endpoints use. `docs/api.md` describes the endpoints.
+
+mod error;
+pub mod fields;
+mod language;
+mod params;
+pub mod response;
+
+use ocr_engine::PageResult;
+
+pub use error::{DoctrError, ErrorDetail};
+pub use fields::{KieDocument, KieField, KiePage, KieValue};
+pub use params::{DoctrParams, Model, ParamsError, DETECTION_MODELS, RECOGNITION_MODELS};
+pub use response::{Geometry, Language, OcrBlock, OcrDocument, OcrLine, OcrPage, OcrWord, Orientation};
+
+/// Which endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /ocr`: pages > blocks > lines > words.
+    Ocr,
+    /// `POST /kie`: each page's extracted fields.
+    Kie,
+}
+
+/// The pages read from one uploaded file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// The file name the client sent.
+    pub name: String,
+    /// One result per page.
+    pub pages: Vec<PageResult>,
+}
+
+/// The response body: one document per file.
+pub fn render(endpoint: Endpoint, params: &DoctrParams, files: &[FileResult]) -> serde_json::Value {
+    let layout = response::LayoutChoice {
+        straight: params.assume_straight_pages,
+        group_lines: params.group_lines,
+        group_blocks: params.group_blocks,
+        paragraph_break: params.paragraph_break,
+        report_orientation: params.detect_orientation || params.straighten_pages,
+    };
+    let value = match endpoint {
+        Endpoint::Ocr => {
+            serde_json::to_value(files.iter().map(|f| ocr_document(f, params, &layout)).collect::<Vec<_>>())
+        }
+        Endpoint::Kie => serde_json::to_value(
+            files.iter().map(|f| fields::document(ocr_document(f, params, &layout), &f.pages)).collect::<Vec<_>>(),
+        ),
+    };
+    value.unwrap_or_else(|e| serde_json::json!({ "detail": format!("rendering failed: {e}") }))
+}
+
+/// One file's `/ocr` document.
+fn ocr_document(file: &FileResult, params: &DoctrParams, layout: &response::LayoutChoice) -> OcrDocument {
+    let pages: Vec<OcrPage> = file.pages.iter().map(|p| response::render_page(p, layout)).collect();
+    let language = if params.detect_language {
+        let text: Vec<String> = file.pages.iter().map(PageResult::text).collect();
+        language::detect(&text.join("\n"))
+    } else {
+        Language { value: None, confidence: None }
+    };
+    OcrDocument {
+        name: file.name.clone(),
+        orientation: pages.first().map_or(Orientation::UNKNOWN, |p| p.orientation),
+        language,
+        dimensions: pages.first().map_or([0, 0], |p| p.dimensions),
+        pages,
+    }
+}
