@@ -2,6 +2,7 @@
 //! (production) or SQLite (the embedded default), through one code path
 //! (sqlx's Any driver, `$n` placeholders, times as Unix seconds).
 
+mod jobs;
 mod keys;
 mod links;
 mod tiers;
@@ -14,6 +15,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
+pub use jobs::{ClaimedJob, JobOutcome, JobState, JobStatus, NewJob, WebhookDelivery};
 pub use keys::{ApiKey, NewKey};
 pub use links::PdfLink;
 pub use tiers::Tier;
@@ -112,10 +114,12 @@ impl Store {
             Backend::Postgres => &[
                 (1, "keys tiers usage", include_str!("../../../../migrations/postgres/0001_keys_tiers_usage.sql")),
                 (2, "pdf links", include_str!("../../../../migrations/postgres/0002_pdf_links.sql")),
+                (3, "jobs", include_str!("../../../../migrations/postgres/0003_jobs.sql")),
             ],
             Backend::Sqlite => &[
                 (1, "keys tiers usage", include_str!("../../../../migrations/sqlite/0001_keys_tiers_usage.sql")),
                 (2, "pdf links", include_str!("../../../../migrations/sqlite/0002_pdf_links.sql")),
+                (3, "jobs", include_str!("../../../../migrations/sqlite/0003_jobs.sql")),
             ],
         };
         let migrations = files

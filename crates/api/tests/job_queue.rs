@@ -1,0 +1,170 @@
+//! The durable job queue in the database, on PostgreSQL and SQLite: claims
+//! are exclusive (also between two instances claiming at once), a lease
+//! that runs out hands the job to another worker and fences the old one
+//! out, attempts are bounded, only the submitting key sees a job, and a
+//! finished job's webhook is queued exactly once and retried when asked.
+
+mod common;
+
+use common::{block_on, Backend, TestDb};
+use ocr_api::store::{JobOutcome, JobState, NewJob, Store};
+
+fn new_job(key: &str, callback: Option<&str>, max_attempts: i64) -> NewJob {
+    NewJob {
+        key_id: key.into(),
+        params: r#"{"language":"eng"}"#.into(),
+        input: vec![0, 1, 2, 255],
+        callback_url: callback.map(str::to_string),
+        max_attempts,
+    }
+}
+
+const NOW: i64 = 1_800_000_000;
+
+#[test]
+fn a_job_is_claimed_once_finished_once_and_seen_by_its_key_only() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        let store = db.store();
+        block_on(async {
+            let id = store.insert_job(&new_job("k1", Some("http://cb.example/x"), 3), NOW).await.unwrap();
+            assert_eq!(id.len(), 32);
+            let status = store.job(&id, "k1").await.unwrap().unwrap();
+            assert_eq!((status.state, status.attempt, status.webhook_state.as_str()), (JobState::Queued, 0, "none"));
+            assert!(store.job(&id, "k2").await.unwrap().is_none(), "{backend:?}: another key sees the job");
+
+            let claimed = store.claim_job(NOW, NOW + 30).await.unwrap().expect("a job to claim");
+            assert_eq!((claimed.id.as_str(), claimed.attempt, claimed.key_id.as_str()), (id.as_str(), 1, "k1"));
+            assert_eq!(claimed.input, vec![0, 1, 2, 255]);
+            assert_eq!(claimed.params, r#"{"language":"eng"}"#);
+            assert!(store.claim_job(NOW + 1, NOW + 31).await.unwrap().is_none(), "{backend:?}: claimed twice");
+
+            assert!(store.renew_job(&id, 1, 2, 5, NOW + 60).await.unwrap());
+            let status = store.job(&id, "k1").await.unwrap().unwrap();
+            assert_eq!((status.state, status.pages_done, status.pages_total), (JobState::Running, 2, 5));
+            // The renewed lease holds past the first one's end.
+            assert!(store.claim_job(NOW + 40, NOW + 70).await.unwrap().is_none());
+
+            let outcome = JobOutcome::Done(r#"{"OCRExitCode":1}"#.into());
+            assert!(store.finish_job(&id, 1, &outcome, NOW + 50).await.unwrap());
+            assert!(!store.finish_job(&id, 1, &outcome, NOW + 51).await.unwrap(), "finished twice");
+            let status = store.job(&id, "k1").await.unwrap().unwrap();
+            assert_eq!((status.state, status.pages_done, status.finished_at), (JobState::Done, 5, Some(NOW + 50)));
+            assert_eq!(status.result.as_deref(), Some(r#"{"OCRExitCode":1}"#));
+            assert_eq!(status.webhook_state, "pending");
+            assert!(store.claim_job(NOW + 1000, NOW + 1030).await.unwrap().is_none());
+        });
+    }
+}
+
+#[test]
+fn an_expired_lease_hands_the_job_on_and_fences_out_the_old_worker() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        let store = db.store();
+        block_on(async {
+            let id = store.insert_job(&new_job("k", None, 2), NOW).await.unwrap();
+            let first = store.claim_job(NOW, NOW + 10).await.unwrap().unwrap();
+            // The first worker dies; its lease ends at NOW + 10.
+            assert!(store.claim_job(NOW + 9, NOW + 19).await.unwrap().is_none());
+            let second = store.claim_job(NOW + 10, NOW + 20).await.unwrap().expect("{backend:?}: reclaimed");
+            assert_eq!((second.id.as_str(), first.attempt, second.attempt), (id.as_str(), 1, 2));
+            assert_eq!(second.input, first.input);
+            // The old worker wakes up: it can neither renew nor finish.
+            assert!(!store.renew_job(&id, 1, 1, 1, NOW + 100).await.unwrap());
+            let stale = JobOutcome::Done("stale".into());
+            assert!(!store.finish_job(&id, 1, &stale, NOW + 11).await.unwrap());
+            assert!(store.finish_job(&id, 2, &JobOutcome::Done("fresh".into()), NOW + 12).await.unwrap());
+            let status = store.job(&id, "k").await.unwrap().unwrap();
+            assert_eq!((status.state, status.result.as_deref()), (JobState::Done, Some("fresh")));
+            assert_eq!(status.webhook_state, "none", "no callback URL, no webhook");
+        });
+    }
+}
+
+#[test]
+fn attempts_are_bounded_and_a_released_job_is_claimed_again() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        let store = db.store();
+        block_on(async {
+            let id = store.insert_job(&new_job("k", Some("http://cb.example/"), 2), NOW).await.unwrap();
+            let first = store.claim_job(NOW, NOW + 10).await.unwrap().unwrap();
+            assert!(store.release_job(&id, first.attempt, "server busy").await.unwrap());
+            assert_eq!(store.job(&id, "k").await.unwrap().unwrap().state, JobState::Queued);
+            let second = store.claim_job(NOW + 1, NOW + 10).await.unwrap().unwrap();
+            assert_eq!(second.attempt, 2);
+            // The last attempt's worker dies too: the job fails, its webhook is due.
+            assert!(store.claim_job(NOW + 11, NOW + 20).await.unwrap().is_none(), "{backend:?}: a third attempt");
+            let status = store.job(&id, "k").await.unwrap().unwrap();
+            assert_eq!((status.state, status.attempt), (JobState::Failed, 2));
+            assert!(status.error.unwrap().contains("abandoned"));
+            assert_eq!(status.webhook_state, "pending");
+            // A job the input fails is failed at once, with its error document.
+            let bad = store.insert_job(&new_job("k", None, 3), NOW).await.unwrap();
+            let claimed = store.claim_job(NOW + 12, NOW + 20).await.unwrap().unwrap();
+            assert_eq!(claimed.id, bad);
+            let failed = JobOutcome::Failed("not an image".into(), r#"{"IsErroredOnProcessing":true}"#.into());
+            assert!(store.finish_job(&bad, claimed.attempt, &failed, NOW + 13).await.unwrap());
+            let status = store.job(&bad, "k").await.unwrap().unwrap();
+            assert_eq!((status.state, status.error.as_deref()), (JobState::Failed, Some("not an image")));
+        });
+    }
+}
+
+/// Two instances (two pools) claim 40 jobs at once: each job is claimed
+/// by exactly one of them.
+#[test]
+fn concurrent_claims_take_each_job_once() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        block_on(async {
+            let a = Store::connect(&db.url, 4).await.unwrap();
+            let b = Store::connect(&db.url, 4).await.unwrap();
+            for _ in 0..40 {
+                a.insert_job(&new_job("k", None, 3), NOW).await.unwrap();
+            }
+            async fn drain(store: &Store) -> Vec<String> {
+                let mut ids = Vec::new();
+                while let Some(job) = store.claim_job(NOW, NOW + 60).await.unwrap() {
+                    ids.push(job.id);
+                }
+                ids
+            }
+            let (mut from_a, from_b) = tokio::join!(drain(&a), drain(&b));
+            println!("{backend:?}: instance A claimed {}, instance B {}", from_a.len(), from_b.len());
+            from_a.extend(from_b);
+            let total = from_a.len();
+            from_a.sort();
+            from_a.dedup();
+            assert_eq!((total, from_a.len()), (40, 40), "{backend:?}: every job claimed exactly once");
+        });
+    }
+}
+
+#[test]
+fn webhook_deliveries_are_claimed_retried_and_settled() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        let store = db.store();
+        block_on(async {
+            let id = store.insert_job(&new_job("k", Some("http://127.0.0.1:9/hook"), 3), NOW).await.unwrap();
+            assert!(store.claim_webhook(NOW + 100, NOW + 110).await.unwrap().is_none(), "not finished yet");
+            let job = store.claim_job(NOW, NOW + 10).await.unwrap().unwrap();
+            store.finish_job(&id, job.attempt, &JobOutcome::Done("{}".into()), NOW + 5).await.unwrap();
+
+            let hook = store.claim_webhook(NOW + 5, NOW + 35).await.unwrap().expect("{backend:?}: a webhook");
+            assert_eq!((hook.job_id.as_str(), hook.callback_url.as_str()), (id.as_str(), "http://127.0.0.1:9/hook"));
+            assert_eq!((hook.state, hook.result.as_deref(), hook.attempts), (JobState::Done, Some("{}"), 0));
+            // Held while being delivered.
+            assert!(store.claim_webhook(NOW + 6, NOW + 36).await.unwrap().is_none());
+            store.webhook_attempted(&id, false, Some(NOW + 65)).await.unwrap();
+            assert!(store.claim_webhook(NOW + 64, NOW + 94).await.unwrap().is_none(), "retried before its time");
+            let again = store.claim_webhook(NOW + 65, NOW + 95).await.unwrap().expect("retried");
+            assert_eq!(again.attempts, 1);
+            store.webhook_attempted(&id, true, None).await.unwrap();
+            assert!(store.claim_webhook(NOW + 10_000, NOW + 10_030).await.unwrap().is_none());
+            assert_eq!(store.job(&id, "k").await.unwrap().unwrap().webhook_state, "delivered");
+        });
+    }
+}
