@@ -5,6 +5,12 @@ use ocr_api::admin::{run_keys, run_tiers, run_usage};
 use ocr_api::cli::{run_ocr, Cli, CliError, Command, ServeArgs};
 use ocr_api::server::Application;
 
+/// mimalloc returns freed pages to the system soon after they are freed; with
+/// glibc's malloc the server's resident memory kept the peak of the large,
+/// short-lived buffers of detection (RSS 850 MB after 100 mixed requests).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
