@@ -122,7 +122,7 @@ pub struct Readiness {
     )),
     responses(
         (status = 200, description = "The OCR result, or an error in OCR.space's envelope (`IsErroredOnProcessing`)", body = OcrSpaceResponse),
-        (status = 403, description = "Missing, unknown or revoked key, or a limit reached: the reason as a JSON string", body = String),
+        (status = 403, description = "Missing, unknown or revoked key, or a limit reached: the reason as a JSON string", body = String, content_type = "application/json"),
         (status = 503, description = "Server busy", body = OcrSpaceResponse),
     ),
     security((), ("apikey" = []))
@@ -134,7 +134,7 @@ fn parse_image() {}
     get, path = "/parse/imageurl", tag = "OCR.space", params(OcrSpaceQuery),
     responses(
         (status = 200, description = "The OCR result, or an error in OCR.space's envelope", body = OcrSpaceResponse),
-        (status = 403, description = "Key refused or limit reached", body = String),
+        (status = 403, description = "Key refused or limit reached", body = String, content_type = "application/json"),
         (status = 503, description = "Server busy", body = OcrSpaceResponse),
     ),
     security((), ("apikey" = []))
@@ -147,7 +147,7 @@ fn parse_image_url() {}
     request_body(content((OcrSpaceForm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The OCR result, or an error in OCR.space's envelope", body = OcrSpaceResponse),
-        (status = 403, description = "Key refused or limit reached", body = String),
+        (status = 403, description = "Key refused or limit reached", body = String, content_type = "application/json"),
         (status = 503, description = "Server busy", body = OcrSpaceResponse),
     ),
     security((), ("apikey" = []))
@@ -200,8 +200,8 @@ fn kie() {}
     params(("token" = String, Path, description = "The signed token of a `SearchablePDFURL`")),
     responses(
         (status = 200, description = "The searchable PDF", content_type = "application/pdf", body = PdfFile),
-        (status = 404, description = "No PDF under this link (bad signature, or deleted)", body = String),
-        (status = 410, description = "The link has expired", body = String),
+        (status = 404, description = "No PDF under this link (bad signature, or deleted): the reason as a JSON string", body = String, content_type = "application/json"),
+        (status = 410, description = "The link has expired: the reason as a JSON string", body = String, content_type = "application/json"),
     )
 )]
 #[allow(dead_code)]
