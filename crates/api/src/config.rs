@@ -49,6 +49,26 @@ pub struct Config {
     pub enterprise: EnterpriseConfig,
     /// `[pdf]`.
     pub pdf: PdfConfig,
+    /// `[jobs]`.
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]`: asynchronous jobs (`POST /jobs`) and their webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Seconds a worker holds a job without renewing its lease.
+    pub lease_secs: u64,
+    /// Claims per job before it fails.
+    pub max_attempts: u32,
+    /// Largest input a job stores, MB (the key's file limit applies too).
+    pub max_input_mb: u64,
+    /// HMAC-SHA256 key of the webhook's `X-Signature` header.
+    pub webhook_secret: String,
+    /// Deliveries per webhook before giving up.
+    pub webhook_attempts: u32,
+    /// Seconds before the first webhook retry (doubled for each further one).
+    pub webhook_backoff_secs: u64,
 }
 
 /// `[server]`: listening, workers, limits.

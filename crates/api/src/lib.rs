@@ -11,6 +11,7 @@ pub mod config;
 pub mod content;
 pub mod doctr;
 pub mod engines;
+pub mod jobs;
 pub mod kie;
 pub mod ocrspace;
 pub mod openapi;

@@ -129,7 +129,7 @@ fn failure_cause(e: &reqwest::Error, url: &Url) -> String {
 /// Resolves the URL's host and returns an address to connect to, refusing
 /// the URL if its scheme or port is not allowed or any address it resolves
 /// to is not; the refusal names the class of address, never the address.
-async fn checked_address(url: &Url, policy: &FetchPolicy) -> Result<SocketAddr, ApiError> {
+pub async fn checked_address(url: &Url, policy: &FetchPolicy) -> Result<SocketAddr, ApiError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ApiError::UrlFetch(format!("scheme '{}' is not allowed: use http or https", url.scheme())));
     }

@@ -25,10 +25,10 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 pub use address::{classify, AddressClass};
-pub use auth::{Caller, Gatekeeper};
+pub use auth::{key_from_head, Caller, Gatekeeper};
 pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
 pub use error::ApiError;
-pub use fetch::{is_allowed, FetchPolicy};
+pub use fetch::{checked_address, fetch, is_allowed, FetchPolicy};
 pub use input::{decode_base64_image, quoted, read_request, read_uploads, FieldLimits, RawRequest, Upload};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
@@ -96,6 +96,8 @@ pub struct Settings {
     pub pdf_link_lifetime: Duration,
     /// Time between sweeps for expired PDFs.
     pub pdf_sweep_interval: Duration,
+    /// Asynchronous jobs and their webhooks.
+    pub jobs: crate::jobs::JobSettings,
     /// Link-signing key (empty: shared through the database).
     pub pdf_link_secret: String,
     /// The S3 bucket keeping searchable PDFs; `None`: `<data_dir>/pdf`.
@@ -142,6 +144,15 @@ impl Settings {
             public_base_url: Some(config.server.public_base_url.trim().to_string()).filter(|u| !u.is_empty()),
             pdf_link_lifetime: Duration::from_secs(config.pdf.link_lifetime_secs),
             pdf_sweep_interval: Duration::from_secs(config.pdf.sweep_interval_secs.max(1)),
+            jobs: crate::jobs::JobSettings {
+                lease: Duration::from_secs(config.jobs.lease_secs.max(3)),
+                max_attempts: i64::from(config.jobs.max_attempts.max(1)),
+                max_input_bytes: config.jobs.max_input_mb.saturating_mul(1 << 20),
+                webhook_secret: config.jobs.webhook_secret.clone(),
+                webhook_attempts: i64::from(config.jobs.webhook_attempts.max(1)),
+                webhook_backoff: Duration::from_secs(config.jobs.webhook_backoff_secs.max(1)),
+                ..Default::default()
+            },
             pdf_link_secret: config.pdf.link_secret.clone(),
             pdf_s3: (config.pdf.storage == crate::config::PdfStorageKind::S3).then(|| crate::pdflinks::S3Settings {
                 bucket: config.pdf.s3_bucket.clone(),
@@ -242,15 +253,18 @@ impl Application {
         if settings.prepare_plans {
             spawn_plan_builder(&state);
         }
+        crate::jobs::spawn(state.clone(), settings.jobs.clone());
         let listener =
             TcpListener::bind(settings.bind).map_err(|e| ApiError::Internal(format!("bind {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?.port();
         let data = web::Data::new(state);
         let site_config = web::Data::new(site::Site { demo_key: settings.demo_key.clone() });
+        let jobs = web::Data::new(settings.jobs.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(site_config.clone())
+                .app_data(jobs.clone())
                 .configure(site::routes)
                 .route("/health", web::get().to(health))
                 .route("/ready", web::get().to(ready))
@@ -355,6 +369,8 @@ async fn dispatch(req: HttpRequest, payload: web::Payload, state: web::Data<AppS
         ("/parse/image", "POST") | ("/parse/imageurl", "GET") | ("/parse/imageurl", "POST") => {
             parse::parse(req, payload, state).await
         }
+        ("/jobs", "POST") => crate::jobs::submit(req, payload, state).await,
+        (p, "GET") if p.starts_with("/jobs/") => crate::jobs::status(&req, &state).await,
         ("/ocr", "POST") => doctr::ocr(req, payload, state).await,
         ("/kie", "POST") => doctr::kie(req, payload, state).await,
         ("/openapi.json", "GET" | "HEAD") => crate::openapi::serve(),

@@ -1,0 +1,171 @@
+//! `POST /jobs` and `GET /jobs/{id}`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::worker::StoredParams;
+use super::JobSettings;
+use crate::ocrspace::params::{OcrParams, ParamError};
+use crate::server::{
+    checked_address, decode_base64_image, input_is_pdf, key_from_head, quoted, read_request, ApiError, AppState,
+    SharedPayload,
+};
+use crate::store::{unix_now, JobState, NewJob};
+
+/// Submits a job: the request is read, checked and counted exactly as
+/// `/parse/image` reads, checks and counts it; the input is stored and the
+/// answer (202, the job's id and status URL) comes at once.
+pub async fn submit(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let settings = req.app_data::<web::Data<JobSettings>>().map(|s| s.get_ref().clone()).unwrap_or_default();
+    let payload = SharedPayload::new(payload).charge_to(&state.upload_memory);
+    let held = payload.clone();
+    let result = accept(&req, payload, &state, &settings).await;
+    held.release_memory();
+    match result {
+        Ok(id) => HttpResponse::Accepted().json(serde_json::json!({
+            "JobId": id,
+            "State": JobState::Queued.as_str(),
+            "StatusUrl": format!("/jobs/{id}"),
+        })),
+        Err(e) => {
+            if !e.is_internal() {
+                tracing::info!(error = %e, exit_code = e.exit_code(), "job refused");
+            }
+            e.response(0)
+        }
+    }
+}
+
+async fn accept(
+    req: &HttpRequest,
+    payload: SharedPayload,
+    state: &AppState,
+    settings: &JobSettings,
+) -> Result<String, ApiError> {
+    let gate = &state.gate;
+    let mut caller = match key_from_head(req) {
+        Some(secret) => Some(gate.authenticate(&secret).await?),
+        None => None,
+    };
+    let hard_cap = gate.hard_cap_bytes().min(settings.max_input_bytes);
+    let limit = caller.as_ref().map_or(hard_cap, |c| gate.file_limit(c).min(settings.max_input_bytes));
+    let reading = read_request(req, payload, limit, state.field_limits, async |secret: &str| {
+        if let Some(known) = &caller {
+            return Ok(gate.file_limit(known).min(settings.max_input_bytes));
+        }
+        let found = gate.authenticate(secret).await?;
+        let limit = gate.file_limit(&found).min(settings.max_input_bytes);
+        caller = Some(found);
+        Ok(limit)
+    });
+    let raw = tokio::time::timeout(state.body_timeout, reading)
+        .await
+        .map_err(|_| ApiError::BodyTimeout(state.body_timeout.as_secs()))??;
+    let (callbacks, fields): (Vec<_>, Vec<_>) =
+        raw.fields.into_iter().partition(|(name, _)| name.eq_ignore_ascii_case("callbackurl"));
+    let mut params = OcrParams::parse(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(escaped)?;
+    let caller = match (caller, &params.api_key) {
+        (Some(caller), _) => caller,
+        (None, Some(secret)) => gate.authenticate(secret).await?,
+        (None, None) => return Err(ApiError::MissingKey),
+    };
+    let callback_url = match callbacks.into_iter().next_back() {
+        Some((_, url)) if !url.trim().is_empty() => Some(checked_callback(url.trim(), state).await?),
+        _ => None,
+    };
+    let limit = gate.file_limit(&caller).min(settings.max_input_bytes);
+    let input = if let Some(file) = raw.file {
+        file
+    } else if let Some(b64) = params.base64_image.take() {
+        actix_web::rt::task::spawn_blocking(move || decode_base64_image(&b64))
+            .await
+            .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))??
+    } else if params.url.is_some() {
+        Vec::new()
+    } else {
+        return Err(ApiError::NoInput);
+    };
+    if input.len() as u64 > limit {
+        return Err(ApiError::FileTooLarge { limit_kb: limit / 1024 });
+    }
+    if !input.is_empty() {
+        input_is_pdf(&input, params.file_type)?;
+    }
+    // Refused before it is counted: a language or engine this server lacks.
+    state.select(params.engine, &params.language)?;
+    gate.admit(&caller, gate.client_ip(req), unix_now()).await?;
+    let info = req.connection_info().clone();
+    let keep = |name: &str| !name.eq_ignore_ascii_case("apikey") && !name.eq_ignore_ascii_case("base64image");
+    let stored = StoredParams {
+        fields: fields.into_iter().filter(|(name, _)| keep(name)).collect(),
+        searchable_pdf: caller.tier.searchable_pdf,
+        max_pages: caller.tier.max_pdf_pages,
+        file_limit: limit,
+        base: format!("{}://{}", info.scheme(), info.host()),
+    };
+    let job = NewJob {
+        key_id: caller.key.id.clone(),
+        params: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
+        input,
+        callback_url,
+        max_attempts: settings.max_attempts,
+    };
+    gate.store().insert_job(&job, unix_now()).await.map_err(ApiError::Store)
+}
+
+/// A callback URL passes the checks a `url` input passes (scheme, port,
+/// every address its host resolves to); delivery checks it again.
+async fn checked_callback(url: &str, state: &AppState) -> Result<String, ApiError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| ApiError::BadRequest(format!("callbackUrl is not a URL: {}", quoted(&e.to_string()))))?;
+    checked_address(&parsed, &state.fetch_policy).await.map_err(|e| match e {
+        ApiError::UrlFetch(why) => ApiError::BadRequest(format!("callbackUrl refused: {why}")),
+        other => other,
+    })?;
+    Ok(parsed.to_string())
+}
+
+/// The parameter error with the client's names and values escaped.
+fn escaped(e: ParamError) -> ApiError {
+    ApiError::Params(match e {
+        ParamError::UnknownParameter(name) => ParamError::UnknownParameter(quoted(&name)),
+        ParamError::InvalidValue { name, value, expected } => {
+            ParamError::InvalidValue { name: quoted(&name), value: quoted(&value), expected }
+        }
+    })
+}
+
+/// A job's state, progress and (once done) result; only the key that
+/// submitted it sees it (any other key gets 404, as for an unknown id).
+pub async fn status(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    match lookup(req, state).await {
+        Ok(Some(body)) => HttpResponse::Ok().json(body),
+        Ok(None) => HttpResponse::NotFound().json(crate::ocrspace::response::OcrSpaceResponse::error(
+            4,
+            vec!["No such job".into()],
+            None,
+            0,
+        )),
+        Err(e) => e.response(0),
+    }
+}
+
+async fn lookup(req: &HttpRequest, state: &AppState) -> Result<Option<serde_json::Value>, ApiError> {
+    let secret = key_from_head(req).ok_or(ApiError::MissingKey)?;
+    let caller = state.gate.authenticate(&secret).await?;
+    let id = req.path().trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    let job = state.gate.store().job(id, &caller.key.id).await.map_err(ApiError::Store)?;
+    let Some(job) = job else { return Ok(None) };
+    let result = job.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+    Ok(Some(serde_json::json!({
+        "JobId": job.id,
+        "State": job.state.as_str(),
+        "PagesDone": job.pages_done,
+        "PagesTotal": job.pages_total,
+        "Attempts": job.attempt,
+        "CreatedAt": job.created_at,
+        "FinishedAt": job.finished_at,
+        "Error": job.error,
+        "Webhook": job.webhook_state,
+        "Result": result,
+    })))
+}

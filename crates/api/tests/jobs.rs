@@ -1,0 +1,342 @@
+//! Asynchronous jobs against the real `ocr-server` binary: a job submitted
+//! to `POST /jobs` is answered 202 at once, polled to `done` on
+//! `GET /jobs/{id}` with the document `/parse/image` gives for the same
+//! input, and its result is POSTed to a loopback receiver with a valid
+//! HMAC-SHA256 signature (retried after a failed delivery); a callback URL
+//! to a private address is refused; and a job whose instance is killed
+//! (`kill -9`) mid-document is finished by another instance on the same
+//! PostgreSQL database, its webhook delivered once.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{block_on, client, data, Backend, TestDb};
+use serde_json::Value;
+
+const SECRET: &str = "webhook-test-secret";
+
+/// One `ocr-server serve` process; killed (SIGKILL) on drop.
+struct Instance {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Instance {
+    /// Starts the binary on `db`: engine 1, lazy plans, one worker, loopback
+    /// URLs on any port allowed (the receiver's), 3 s job leases.
+    fn start(name: &str, db: &TestDb) -> Self {
+        let dir = db.data_dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            r#"[server]
+bind = "127.0.0.1:0"
+prepare_plans = false
+workers = 1
+allow_loopback_urls = true
+url_ports = []
+[storage]
+data_dir = "{data}"
+[models]
+dir = "{models}"
+[[models.set]]
+engine = 1
+name = "PP-OCRv4 mobile"
+detector = "ch_PP-OCRv4_det_infer.onnx"
+recognizer = "ch_PP-OCRv4_rec_infer.onnx"
+classifier = ""
+languages = []
+profile = "pp-ocrv4"
+[database]
+url = "{db}"
+[auth]
+demo_key_enabled = "true"
+burst_per_second = 1000
+burst_size = 1000
+[jobs]
+lease_secs = 3
+webhook_secret = "{SECRET}"
+webhook_backoff_secs = 1
+"#,
+            data = db.data_dir.join("data").display(),
+            models = common::models_dir().display(),
+            db = db.url,
+        );
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ocr-server"))
+            .args(["serve", "--config"])
+            .arg(dir.join("config.toml"))
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = line.split("ocr-server listening").nth(1).and_then(|l| l.split("port=").nth(1)) {
+                    let _ = tx.send(port.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()));
+                }
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let port = rx.recv_timeout(Duration::from_secs(120)).ok().flatten();
+        let port = port.unwrap_or_else(|| panic!("{name} did not start: {}", log.lock().unwrap()));
+        Self { child, base: format!("http://127.0.0.1:{port}"), log }
+    }
+
+    fn log_has(&self, text: &str) -> bool {
+        self.log.lock().unwrap().contains(text)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request the receiver got: its `X-Signature` header and body.
+#[derive(Debug, Clone)]
+struct Delivery {
+    signature: String,
+    body: Vec<u8>,
+}
+
+/// A loopback HTTP server that records every POST; the first `fail_first`
+/// are answered 500, the rest 200.
+struct Receiver {
+    url: String,
+    deliveries: Arc<Mutex<Vec<Delivery>>>,
+}
+
+impl Receiver {
+    fn start(fail_first: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().unwrap().port());
+        let deliveries = Arc::new(Mutex::new(Vec::new()));
+        let sink = deliveries.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut length, mut signature) = (0usize, String::new());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.trim().parse().unwrap_or(0),
+                        "x-signature" => signature = value.trim().to_string(),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let mut all = sink.lock().unwrap();
+                all.push(Delivery { signature, body });
+                let status = if all.len() <= fail_first { "500 Internal Server Error" } else { "200 OK" };
+                drop(all);
+                let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Self { url, deliveries }
+    }
+
+    fn received(&self) -> Vec<Delivery> {
+        self.deliveries.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` deliveries arrived.
+    fn wait_for(&self, n: usize, within: Duration) -> Vec<Delivery> {
+        let deadline = Instant::now() + within;
+        while self.received().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.received()
+    }
+}
+
+/// Whether the body's `X-Signature` is its HMAC-SHA256 under [`SECRET`].
+fn signature_ok(delivery: &Delivery) -> bool {
+    let Some(hex) = delivery.signature.strip_prefix("sha256=") else { return false };
+    let tag: Vec<u8> = (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET.as_bytes());
+    ring::hmac::verify(&key, &delivery.body, &tag).is_ok()
+}
+
+/// The body, once its signature is checked.
+fn verified(delivery: &Delivery) -> Value {
+    assert!(signature_ok(delivery), "the signature verifies: {delivery:?}");
+    serde_json::from_slice(&delivery.body).unwrap()
+}
+
+fn form(bytes: Vec<u8>, name: &str, fields: &[(&str, &str)]) -> reqwest::blocking::multipart::Form {
+    let mut form = reqwest::blocking::multipart::Form::new()
+        .part("file", reqwest::blocking::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    form
+}
+
+fn submit(base: &str, key: &str, bytes: Vec<u8>, name: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+    let response = client()
+        .post(format!("{base}/jobs"))
+        .header("apikey", key)
+        .multipart(form(bytes, name, fields))
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.json().unwrap())
+}
+
+fn status(base: &str, key: &str, id: &str) -> (u16, Value) {
+    let response = client().get(format!("{base}/jobs/{id}")).header("apikey", key).send().unwrap();
+    (response.status().as_u16(), response.json().unwrap())
+}
+
+/// Polls until the job is `done` or `failed`.
+fn finished(base: &str, key: &str, id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let (code, v) = status(base, key, id);
+        assert_eq!(code, 200, "{v}");
+        if v["State"] == "done" || v["State"] == "failed" {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "job not finished in {within:?}: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_job_gives_the_parse_result_and_a_signed_webhook_and_private_callbacks_are_refused() {
+    let db = TestDb::new(Backend::Sqlite);
+    let server = Instance::start("one", &db);
+    let receiver = Receiver::start(1);
+    let receipt = std::fs::read(data("receipts/505.jpg")).unwrap();
+    let fields = [("isOverlayRequired", "true"), ("callbackUrl", receiver.url.as_str())];
+    let started = Instant::now();
+    let (code, accepted) = submit(&server.base, "helloworld", receipt.clone(), "505.jpg", &fields);
+    let answered_in = started.elapsed();
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["JobId"].as_str().unwrap().to_string();
+    assert_eq!(accepted["State"], "queued");
+
+    // Another key does not see the job.
+    let store = db.store();
+    let other = block_on(store.create_key("free", "other")).unwrap().secret;
+    assert_eq!(status(&server.base, &other, &id).0, 404);
+
+    let done = finished(&server.base, "helloworld", &id, Duration::from_secs(180));
+    println!("job answered 202 in {answered_in:?}, done after {:?}: {}", started.elapsed(), done["State"]);
+    assert_eq!(done["State"], "done", "{done}");
+    assert_eq!((done["PagesDone"].as_i64(), done["PagesTotal"].as_i64()), (Some(1), Some(1)));
+
+    // The same input through /parse/image: the same document.
+    let parsed: Value = client()
+        .post(format!("{}/parse/image", server.base))
+        .header("apikey", "helloworld")
+        .multipart(form(receipt, "505.jpg", &[("isOverlayRequired", "true")]))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let result = &done["Result"];
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(result), keys(&parsed));
+    assert_eq!(result["ParsedResults"][0]["ParsedText"], parsed["ParsedResults"][0]["ParsedText"]);
+    assert_eq!(result["ParsedResults"][0]["TextOverlay"], parsed["ParsedResults"][0]["TextOverlay"]);
+    assert!(!parsed["ParsedResults"][0]["ParsedText"].as_str().unwrap().is_empty());
+
+    // The first delivery is answered 500, the retry 200: two deliveries of one payload, signed.
+    let deliveries = receiver.wait_for(2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    let deliveries_later = receiver.received();
+    assert_eq!(deliveries_later.len(), 2, "delivered once after one failure: {deliveries:?}");
+    let (first, second) = (verified(&deliveries[0]), verified(&deliveries[1]));
+    assert_eq!(first, second);
+    assert_eq!((first["JobId"].as_str(), first["State"].as_str()), (Some(id.as_str()), Some("done")));
+    assert_eq!(first["IdempotencyKey"], format!("{id}:done"));
+    assert_eq!(&first["Result"], result);
+    let tampered = Delivery { signature: deliveries[0].signature.clone(), body: b"{}".to_vec() };
+    assert!(!signature_ok(&tampered), "a changed body fails the signature");
+    assert_eq!(status(&server.base, "helloworld", &id).1["Webhook"], "delivered");
+
+    // Callback URLs pass the `url` input's address checks.
+    for url in ["http://169.254.169.254/latest", "http://10.0.0.1/hook", "ftp://127.0.0.1/x"] {
+        let receipt = std::fs::read(data("receipts/505.jpg")).unwrap();
+        let (code, v) = submit(&server.base, "helloworld", receipt, "505.jpg", &[("callbackUrl", url)]);
+        println!("callbackUrl {url}: HTTP {code} {}", v["ErrorMessage"]);
+        assert_eq!((code, &v["IsErroredOnProcessing"]), (200, &Value::Bool(true)), "{url}: {v}");
+        assert!(v["ErrorMessage"].to_string().contains("callbackUrl refused"), "{v}");
+    }
+    assert!(server.log_has("job finished"));
+}
+
+/// Three receipts as one three-page TIFF (several seconds of OCR).
+fn three_page_tiff() -> Vec<u8> {
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    let mut encoder = tiff::encoder::TiffEncoder::new(&mut tiff).unwrap();
+    for receipt in ["505", "506", "507"] {
+        let jpeg = std::fs::read(data(&format!("receipts/{receipt}.jpg"))).unwrap();
+        let page = ocr_engine::decode_image(&jpeg, &Default::default()).unwrap().remove(0);
+        let gray: Vec<u8> = page.pixels().map(|p| p.0[1]).collect();
+        encoder.write_image::<tiff::encoder::colortype::Gray8>(page.width(), page.height(), &gray).unwrap();
+    }
+    tiff.into_inner()
+}
+
+#[test]
+fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
+    let db = TestDb::new(Backend::Postgres);
+    let key = block_on(db.store().create_key("pro_pdf", "jobs")).unwrap().secret;
+    let receiver = Receiver::start(0);
+    let first = Instance::start("first", &db);
+    let fields = [("callbackUrl", receiver.url.as_str())];
+    let (code, accepted) = submit(&first.base, &key, three_page_tiff(), "three.tif", &fields);
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["JobId"].as_str().unwrap().to_string();
+    // Killed while reading the document.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !first.log_has("job claimed") {
+        assert!(Instant::now() < deadline, "the job was not claimed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, running) = status(&first.base, &key, &id);
+    assert_eq!(running["State"], "running", "{running}");
+    drop(first);
+    println!("killed the first instance (kill -9) while the job was {running}");
+
+    let second = Instance::start("second", &db);
+    let killed_at = Instant::now();
+    let done = finished(&second.base, &key, &id, Duration::from_secs(240));
+    println!(
+        "the second instance finished it {:?} after the kill: {} pages, attempt {}",
+        killed_at.elapsed(),
+        done["PagesTotal"],
+        done["Attempts"]
+    );
+    assert_eq!(done["State"], "done", "{done}");
+    assert_eq!(done["Attempts"], 2);
+    assert_eq!(done["Result"]["ParsedResults"].as_array().unwrap().len(), 3);
+    let deliveries = receiver.wait_for(1, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(receiver.received().len(), 1, "one webhook per success: {deliveries:?}");
+    let payload = verified(&deliveries[0]);
+    assert_eq!(payload["IdempotencyKey"], format!("{id}:done"));
+    assert_eq!(payload["Result"], done["Result"]);
+}
