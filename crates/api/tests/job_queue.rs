@@ -90,7 +90,7 @@ fn attempts_are_bounded_and_a_released_job_is_claimed_again() {
         block_on(async {
             let id = store.insert_job(&new_job("k", Some("http://cb.example/"), 2), NOW).await.unwrap();
             let first = store.claim_job(NOW, NOW + 10).await.unwrap().unwrap();
-            assert!(store.release_job(&id, first.attempt, "server busy").await.unwrap());
+            assert!(store.release_job(&id, first.attempt, "server busy", NOW + 1).await.unwrap());
             assert_eq!(store.job(&id, "k").await.unwrap().unwrap().state, JobState::Queued);
             let second = store.claim_job(NOW + 1, NOW + 10).await.unwrap().unwrap();
             assert_eq!(second.attempt, 2);
@@ -108,6 +108,13 @@ fn attempts_are_bounded_and_a_released_job_is_claimed_again() {
             assert!(store.finish_job(&bad, claimed.attempt, &failed, NOW + 13).await.unwrap());
             let status = store.job(&bad, "k").await.unwrap().unwrap();
             assert_eq!((status.state, status.error.as_deref()), (JobState::Failed, Some("not an image")));
+            // Released on its last attempt, a job fails instead of waiting for a claim that never comes.
+            let last = store.insert_job(&new_job("k", None, 1), NOW).await.unwrap();
+            let claimed = store.claim_job(NOW + 14, NOW + 20).await.unwrap().unwrap();
+            assert_eq!(claimed.id, last);
+            assert!(store.release_job(&last, claimed.attempt, "timed out", NOW + 15).await.unwrap());
+            let status = store.job(&last, "k").await.unwrap().unwrap();
+            assert_eq!((status.state, status.error.as_deref()), (JobState::Failed, Some("timed out")));
         });
     }
 }

@@ -73,9 +73,9 @@ async fn run_claimed(state: &AppState, settings: &JobSettings, job: ClaimedJob) 
     let stored = match outcome {
         Ok(response) => match serde_json::to_string(&response) {
             Ok(json) => store.finish_job(&job.id, job.attempt, &JobOutcome::Done(json), now).await,
-            Err(e) => store.release_job(&job.id, job.attempt, &e.to_string()).await,
+            Err(e) => store.release_job(&job.id, job.attempt, &e.to_string(), now).await,
         },
-        Err(e) if passing(&e) => store.release_job(&job.id, job.attempt, &e.to_string()).await,
+        Err(e) if passing(&e) => store.release_job(&job.id, job.attempt, &e.to_string(), now).await,
         Err(e) => {
             let document = serde_json::to_string(&e.body(0)).unwrap_or_default();
             store.finish_job(&job.id, job.attempt, &JobOutcome::Failed(e.to_string(), document), now).await

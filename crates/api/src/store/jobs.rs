@@ -258,17 +258,31 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Gives a claimed job back after a passing failure (the server was
-    /// busy, storage failed): it is queued again, and claimed anew while
-    /// attempts remain.
-    pub async fn release_job(&self, id: &str, attempt: i64, error: &str) -> Result<bool, StoreError> {
+    /// Gives a claimed job back at `now` after a passing failure (the
+    /// server was busy, storage failed): it is queued again while attempts
+    /// remain, else it fails with `error` (and its webhook is due).
+    pub async fn release_job(&self, id: &str, attempt: i64, error: &str, now: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, error = $3
-             WHERE id = $1 AND attempt = $2 AND state = 'running'",
+             WHERE id = $1 AND attempt = $2 AND state = 'running' AND attempt < max_attempts",
         )
         .bind(id)
         .bind(attempt)
         .bind(error)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let done = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'failed', error = $3, finished_at = $4, lease_until = NULL, input = NULL,
+                 {WEBHOOK_DUE}, webhook_next_at = $4
+             WHERE id = $1 AND attempt = $2 AND state = 'running'"
+        ))
+        .bind(id)
+        .bind(attempt)
+        .bind(error)
+        .bind(now)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
