@@ -34,8 +34,18 @@ pub struct FileResult {
     pub pages: Vec<PageResult>,
 }
 
+/// A response body: one document per file (fields in the seeds' order).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    /// `POST /ocr`.
+    Ocr(Vec<OcrDocument>),
+    /// `POST /kie`.
+    Kie(Vec<KieDocument>),
+}
+
 /// The response body: one document per file.
-pub fn render(endpoint: Endpoint, params: &DoctrParams, files: &[FileResult]) -> serde_json::Value {
+pub fn render(endpoint: Endpoint, params: &DoctrParams, files: &[FileResult]) -> Body {
     let layout = response::LayoutChoice {
         straight: params.assume_straight_pages,
         group_lines: params.group_lines,
@@ -43,15 +53,12 @@ pub fn render(endpoint: Endpoint, params: &DoctrParams, files: &[FileResult]) ->
         paragraph_break: params.paragraph_break,
         report_orientation: params.detect_orientation || params.straighten_pages,
     };
-    let value = match endpoint {
-        Endpoint::Ocr => {
-            serde_json::to_value(files.iter().map(|f| ocr_document(f, params, &layout)).collect::<Vec<_>>())
+    match endpoint {
+        Endpoint::Ocr => Body::Ocr(files.iter().map(|f| ocr_document(f, params, &layout)).collect()),
+        Endpoint::Kie => {
+            Body::Kie(files.iter().map(|f| fields::document(ocr_document(f, params, &layout), &f.pages)).collect())
         }
-        Endpoint::Kie => serde_json::to_value(
-            files.iter().map(|f| fields::document(ocr_document(f, params, &layout), &f.pages)).collect::<Vec<_>>(),
-        ),
-    };
-    value.unwrap_or_else(|e| serde_json::json!({ "detail": format!("rendering failed: {e}") }))
+    }
 }
 
 /// One file's `/ocr` document.
