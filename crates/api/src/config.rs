@@ -61,6 +61,8 @@ pub struct JobsConfig {
     pub lease_secs: u64,
     /// Claims per job before it fails.
     pub max_attempts: u32,
+    /// Seconds one attempt may read (a request's limit is `[server].timeout_secs`).
+    pub timeout_secs: u64,
     /// Largest input a job stores, MB (the key's file limit applies too).
     pub max_input_mb: u64,
     /// HMAC-SHA256 key of the webhook's `X-Signature` header.

@@ -23,6 +23,8 @@ pub struct JobSettings {
     pub max_attempts: i64,
     /// Time between looks at an empty queue.
     pub poll_interval: Duration,
+    /// Longest one attempt may read.
+    pub timeout: Duration,
     /// Most bytes of one job's stored input (below the key's file limit).
     pub max_input_bytes: u64,
     /// HMAC-SHA256 key of the webhook's `X-Signature`.
@@ -39,6 +41,7 @@ impl Default for JobSettings {
             lease: Duration::from_secs(30),
             max_attempts: 3,
             poll_interval: Duration::from_millis(500),
+            timeout: Duration::from_secs(3600),
             max_input_bytes: 50 << 20,
             webhook_secret: String::new(),
             webhook_attempts: 6,

@@ -35,6 +35,13 @@ pub(super) struct StoredParams {
 pub(super) fn spawn(state: AppState, settings: JobSettings) {
     actix_web::rt::spawn(async move {
         loop {
+            // A job is claimed only when a worker is idle: requests keep their
+            // turn, and a claimed job is not refused as busy (an attempt lost).
+            let pool = state.pool.stats();
+            if pool.busy + pool.queued >= pool.workers {
+                actix_web::rt::time::sleep(settings.poll_interval).await;
+                continue;
+            }
             let now = unix_now();
             let lease = settings.lease.as_secs().max(3) as i64;
             match state.gate.store().claim_job(now, now + lease).await {
@@ -53,7 +60,7 @@ async fn run_claimed(state: &AppState, settings: &JobSettings, job: ClaimedJob) 
     tracing::info!(job = %job.id, attempt = job.attempt, "job claimed");
     let store = state.gate.store();
     let progress = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
-    let work = read(state, &job, progress.clone());
+    let work = read(state, settings.timeout, &job, progress.clone());
     let renewing = renew(state, settings, &job, progress.clone());
     let outcome = tokio::select! {
         outcome = work => outcome,
@@ -111,6 +118,7 @@ async fn renew(state: &AppState, settings: &JobSettings, job: &ClaimedJob, progr
 /// Reads the job's input as `/parse/image` would.
 async fn read(
     state: &AppState,
+    timeout: std::time::Duration,
     job: &ClaimedJob,
     progress: Arc<(AtomicUsize, AtomicUsize)>,
 ) -> Result<OcrSpaceResponse, ApiError> {
@@ -140,7 +148,7 @@ async fn read(
     let input_bytes = bytes.len() as i64;
     let document = state
         .pool
-        .run(move || {
+        .run_for(timeout, move || {
             let job = DocumentJob { bytes: &bytes, is_pdf, engine: &engine, options: &options, max_pages, pdf: layer };
             job.run_observed(&counters, &mut |done, total| {
                 progress.1.store(total, Ordering::Relaxed);

@@ -147,6 +147,7 @@ impl Settings {
             jobs: crate::jobs::JobSettings {
                 lease: Duration::from_secs(config.jobs.lease_secs.max(3)),
                 max_attempts: i64::from(config.jobs.max_attempts.max(1)),
+                timeout: Duration::from_secs(config.jobs.timeout_secs.max(1)),
                 max_input_bytes: config.jobs.max_input_mb.saturating_mul(1 << 20),
                 webhook_secret: config.jobs.webhook_secret.clone(),
                 webhook_attempts: i64::from(config.jobs.webhook_attempts.max(1)),

@@ -124,6 +124,16 @@ impl OcrPool {
         &self,
         job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.run_for(self.timeout, job).await
+    }
+
+    /// As [`OcrPool::run`] with its own time limit (background jobs, which
+    /// no client waits on, may read longer than a request).
+    pub async fn run_for<T: Send + 'static>(
+        &self,
+        timeout: Duration,
+        job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
             self.stats.refused_after_body.fetch_add(1, Ordering::Relaxed);
             return Err(ApiError::Busy);
@@ -143,7 +153,7 @@ impl OcrPool {
             .await;
             result.map_err(|e| ApiError::Internal(format!("OCR worker failed: {e}")))?
         };
-        let outcome = match tokio::time::timeout(self.timeout, work).await {
+        let outcome = match tokio::time::timeout(timeout, work).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 guard.fire(&self.stats.timed_out);
