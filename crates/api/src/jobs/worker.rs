@@ -6,15 +6,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use ocr_engine::RecognizeOptions;
-use ocr_pdf::TextLayer;
 use serde::{Deserialize, Serialize};
 
 use super::JobSettings;
 use crate::ocrspace::params::OcrParams;
-use crate::ocrspace::render::{parsed_result, EngineStyle};
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
-use crate::server::{input_is_pdf, ApiError, AppState, DocumentJob, PDF_NOT_IN_PLAN};
+use crate::server::{
+    input_is_pdf, recognize_options, success_response, text_layer, ApiError, AppState, DocumentJob, PDF_NOT_IN_PLAN,
+};
 use crate::store::{unix_now, ClaimedJob, JobOutcome};
 
 /// What a job needs besides its input, stored with it at submission.
@@ -132,17 +131,8 @@ async fn read(
     };
     let is_pdf = input_is_pdf(&bytes, params.file_type)?;
     let (engine, script) = state.select(params.engine, &params.language)?;
-    let options = RecognizeOptions {
-        script,
-        detect_orientation: params.detect_orientation,
-        deskew: params.detect_orientation,
-        upscale: params.scale,
-        ..Default::default()
-    };
-    let layer = match (params.create_searchable_pdf, stored.searchable_pdf) {
-        (true, true) => Some(if params.hide_text_layer { TextLayer::Hidden } else { TextLayer::Visible }),
-        _ => None,
-    };
+    let options = recognize_options(&params, script);
+    let layer = text_layer(&params, stored.searchable_pdf);
     let counters = state.counters.clone();
     let max_pages = stored.max_pages.max(1) as usize;
     let input_bytes = bytes.len() as i64;
@@ -165,17 +155,5 @@ async fn read(
         None if params.create_searchable_pdf => PDF_NOT_IN_PLAN.to_string(),
         None => PDF_NOT_REQUESTED.to_string(),
     };
-    let style = EngineStyle::of(params.engine);
-    let overlay = params.overlay || params.create_searchable_pdf;
-    Ok(OcrSpaceResponse {
-        parsed_results: Some(
-            document.pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect(),
-        ),
-        ocr_exit_code: 1,
-        is_errored_on_processing: false,
-        error_message: None,
-        error_details: None,
-        processing_time_in_milliseconds: String::new(),
-        searchable_pdf_url: Some(searchable_pdf_url),
-    })
+    Ok(success_response(&document.pages, &params, searchable_pdf_url))
 }

@@ -31,7 +31,7 @@ pub use error::ApiError;
 pub use fetch::{checked_address, fetch, is_allowed, FetchPolicy};
 pub use input::{decode_base64_image, quoted, read_request, read_uploads, FieldLimits, RawRequest, Upload};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
-pub use parse::{input_is_pdf, PDF_NOT_IN_PLAN};
+pub use parse::{input_is_pdf, recognize_options, success_response, text_layer, PDF_NOT_IN_PLAN};
 pub use payload::{SharedPayload, UploadMemory};
 pub use pool::OcrPool;
 pub use state::{AppState, Readers};

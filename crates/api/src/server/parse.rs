@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ocr_engine::decode::{count_pages, ImageKind};
-use ocr_engine::RecognizeOptions;
+use ocr_engine::{PageResult, RecognizeOptions, Script};
 use ocr_pdf::TextLayer;
 
 use super::auth::key_from_head;
@@ -134,17 +134,8 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
     }
     let (engine, script) = state.select(params.engine, &params.language)?;
-    let options = RecognizeOptions {
-        script,
-        detect_orientation: params.detect_orientation,
-        deskew: params.detect_orientation,
-        upscale: params.scale,
-        ..Default::default()
-    };
-    let layer = match (params.create_searchable_pdf, caller.tier.searchable_pdf) {
-        (true, true) => Some(if params.hide_text_layer { TextLayer::Hidden } else { TextLayer::Visible }),
-        _ => None,
-    };
+    let options = recognize_options(&params, script);
+    let layer = text_layer(&params, caller.tier.searchable_pdf);
     let input_bytes = bytes.len() as i64;
     let counters = state.counters.clone();
     let max_pages = pages;
@@ -168,19 +159,41 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         None if params.create_searchable_pdf => PDF_NOT_IN_PLAN.to_string(),
         None => PDF_NOT_REQUESTED.to_string(),
     };
+    Ok(success_response(&document.pages, &params, searchable_pdf_url))
+}
+
+/// The engine options a request's parameters ask for.
+pub fn recognize_options(params: &OcrParams, script: Script) -> RecognizeOptions {
+    RecognizeOptions {
+        script,
+        detect_orientation: params.detect_orientation,
+        deskew: params.detect_orientation,
+        upscale: params.scale,
+        ..Default::default()
+    }
+}
+
+/// The searchable PDF's text layer, when one is asked for and the tier has it.
+pub fn text_layer(params: &OcrParams, tier_has_pdf: bool) -> Option<TextLayer> {
+    match (params.create_searchable_pdf, tier_has_pdf) {
+        (true, true) => Some(if params.hide_text_layer { TextLayer::Hidden } else { TextLayer::Visible }),
+        _ => None,
+    }
+}
+
+/// The OCR.space answer for the pages read (processing time left empty).
+pub fn success_response(pages: &[PageResult], params: &OcrParams, searchable_pdf_url: String) -> OcrSpaceResponse {
     let style = EngineStyle::of(params.engine);
     let overlay = params.overlay || params.create_searchable_pdf;
-    Ok(OcrSpaceResponse {
-        parsed_results: Some(
-            document.pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect(),
-        ),
+    OcrSpaceResponse {
+        parsed_results: Some(pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect()),
         ocr_exit_code: 1,
         is_errored_on_processing: false,
         error_message: None,
         error_details: None,
         processing_time_in_milliseconds: String::new(),
         searchable_pdf_url: Some(searchable_pdf_url),
-    })
+    }
 }
 
 /// Runs CPU-bound work (base64 decoding, page counting) on the blocking
