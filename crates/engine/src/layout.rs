@@ -134,8 +134,9 @@ fn trim_to_ink(blank: &[bool], mut x0: f32, mut x1: f32, first_centre: f32, last
 /// (`blank[x]`: column `x` of the crop holds no ink; all `false` when unknown).
 ///
 /// A gap inside what reads as one number (a digit next to a digit, or a
-/// joining mark `.`, `,`, `:`, `-` or `/` between two digits) or between
-/// initials (`D.I.Y.`) also needs the two characters' centres [`LayoutParams::word_gap_joined`]
+/// joining mark `.`, `,`, `:`, `-` or `/` between two digits), between
+/// punctuation and the word it closes or opens (`is,`, `(see`) or inside
+/// an abbreviation (`i.e.`, `D.I.Y.`) also needs the two characters' centres [`LayoutParams::word_gap_joined`]
 /// pitches apart: narrow glyphs (`1`, `.`, `:`) leave wide white space
 /// around them in monospaced receipt fonts, yet sit one pitch from their
 /// neighbours, so `33.92`, `12-01-19`, `21:13` or `D.I.Y.` stay whole while
@@ -267,13 +268,16 @@ fn joins_one_token(
     if joiner(a) && digit(b) && before.is_some_and(|p| digit(last(p))) {
         return true;
     }
-    // Initials: "D|.I.Y.", "D.|I.Y."
-    let capital = |ch: char| ch.is_uppercase();
-    (b == '.' && capital(a) && before.is_none_or(|p| last(p) == '.'))
-        || (a == '.'
-            && capital(b)
-            && before.is_some_and(|p| capital(last(p)))
-            && after.is_some_and(|n| first(n) == '.'))
+    // Punctuation that closes a word ("is|,", "end|.", "(see|)") or opens
+    // one ("(|see", "\"|word"): narrow glyphs with white space around them.
+    let closes = |ch: char| matches!(ch, '.' | ',' | ':' | ';' | '!' | '?' | ')' | ']' | '%');
+    let opens = |ch: char| matches!(ch, '(' | '[');
+    if (closes(b) && a.is_alphanumeric()) || (opens(a) && b.is_alphanumeric()) {
+        return true;
+    }
+    // Abbreviations and initials: "i.|e.", "D.|I.Y."
+    let letter = |ch: char| ch.is_alphabetic();
+    a == '.' && letter(b) && before.is_some_and(|p| letter(last(p))) && after.is_some_and(|n| first(n) == '.')
 }
 
 /// For each column of `crop`, whether it holds no ink: no pixel in the middle
@@ -416,6 +420,19 @@ mod tests {
         assert_eq!(split("12-01-19", &date), vec!["12-01-19"]);
         assert_eq!(split("D.I.Y.", &date[..6]), vec!["D.I.Y."]);
         assert_eq!(split("1.5L", &date[..4]), vec!["1.5L"]);
+    }
+
+    #[test]
+    fn punctuation_joins_its_word_unless_a_space_apart() {
+        // Proportional print, pitch 24: the comma's ink sits one pitch from
+        // the "s" with 12 px of white between them.
+        let close: Vec<f32> = (0..3).map(|i| 20.0 + 24.0 * i as f32).collect();
+        assert_eq!(split("is,", &close), vec!["is,"]);
+        assert_eq!(split("(a", &close[..2]), vec!["(a"]);
+        let abbreviation: Vec<f32> = (0..4).map(|i| 20.0 + 24.0 * i as f32).collect();
+        assert_eq!(split("i.e.", &abbreviation), vec!["i.e."]);
+        // Two pitches apart it is a separate token ("TOTAL :").
+        assert_eq!(split("ABC:", &[20.0, 44.0, 68.0, 116.0]), vec!["ABC", ":"]);
     }
 
     #[test]
