@@ -3,8 +3,8 @@
 //! Requests beyond the pool are refused at once with 503 "server busy",
 //! the admitted ones are read, and the server serves normally afterwards.
 //! Latencies are printed, not asserted (figures belong in reports).
-//! A full pool refuses a request as soon as its key is known, before its
-//! body is read (header key or form-field key); the load generator
+//! A full pool refuses a request at once, before its key is looked up or
+//! its body read (header key or form-field key); the load generator
 //! (`examples/loadgen`) measures the figures over 60 s.
 
 mod common;
@@ -138,7 +138,8 @@ fn answer_to_unfinished_upload(base: &str, head: &str, start: &[u8]) -> (String,
 
 /// With the only worker busy (no queue), a request is refused with 503
 /// "server busy" while its body has not even been sent, whether the key
-/// comes in the header or as the first form field; the refusals are counted
+/// comes in the header or as the first form field, on `/parse/image`, `/ocr`
+/// and `/kie`; the refusals are counted
 /// on `/metrics` as before the body. Once the worker is free, the next
 /// request is served.
 #[test]
@@ -188,7 +189,18 @@ fn a_full_pool_refuses_before_the_body_is_read() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Server busy: the OCR queue is full."), "{answer}");
     println!("full pool: refused before the body in {header_key:?} (header key), {form_key:?} (form-field key)");
-    assert_eq!(metric(&base, "ocr_refused_before_body_total "), 2);
+
+    // The docTR endpoints refuse the same way, in their own error shape.
+    for endpoint in ["ocr", "kie"] {
+        let head = format!(
+            "POST /{endpoint} HTTP/1.1\r\nHost: {address}\r\napikey: {key}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 1048576\r\n\r\n"
+        );
+        let (answer, took) = answer_to_unfinished_upload(&base, &head, b"");
+        assert!(answer.starts_with("HTTP/1.1 503"), "/{endpoint}: {answer}");
+        assert!(answer.contains(r#"{"detail":"Server busy: the OCR queue is full."#), "/{endpoint}: {answer}");
+        println!("full pool: /{endpoint} refused before the body in {took:?}");
+    }
+    assert_eq!(metric(&base, "ocr_refused_before_body_total "), 4);
     assert_eq!(metric(&base, "ocr_refused_after_body_total "), 0);
 
     // The long job's client goes away: its job is cancelled, the worker freed, the next request served.

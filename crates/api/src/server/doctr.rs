@@ -14,8 +14,9 @@ use super::error::ApiError;
 use super::input::{read_uploads, Upload};
 use super::parse::input_is_pdf;
 use super::payload::SharedPayload;
+use super::pool::Stage;
 use super::state::AppState;
-use crate::doctr::{self, DoctrError, DoctrParams, Endpoint, FileResult};
+use crate::doctr::{self, DoctrError, DoctrParams, Endpoint, FileResult, ParamsError};
 use crate::store::unix_now;
 
 /// Most files one request may upload (their bytes together stay within the tier's file limit).
@@ -39,7 +40,7 @@ async fn serve(
 ) -> HttpResponse {
     let payload = SharedPayload::new(payload).charge_to(&state.upload_memory);
     let held = payload.clone();
-    let result = handle(&req, payload, &state).await;
+    let result = handle(&req, payload, &state, endpoint).await;
     held.release_memory();
     match result {
         Ok((params, files)) => HttpResponse::Ok().json(doctr::render(endpoint, &params, &files)),
@@ -64,8 +65,11 @@ async fn handle(
     req: &HttpRequest,
     payload: SharedPayload,
     state: &AppState,
+    endpoint: Endpoint,
 ) -> Result<(DoctrParams, Vec<FileResult>), DoctrError> {
     let gate = &state.gate;
+    // A full pool refuses before the key lookup and the body, as on /parse/image.
+    state.pool.check_room(Stage::BeforeBody)?;
     let mut caller = match key_from_head(req) {
         Some(secret) => Some(gate.authenticate(&secret).await?),
         None => None,
@@ -76,6 +80,8 @@ async fn handle(
             return Ok(gate.file_limit(known));
         }
         let found = gate.authenticate(secret).await?;
+        // The pool may have filled since: check again before the files.
+        state.pool.check_room(Stage::BeforeBody)?;
         let limit = gate.file_limit(&found);
         caller = Some(found);
         Ok(limit)
@@ -84,6 +90,9 @@ async fn handle(
         .await
         .map_err(|_| ApiError::BodyTimeout(state.body_timeout.as_secs()))??;
     let params = DoctrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    if endpoint == Endpoint::Ocr && params.day_first.is_some() {
+        return Err(DoctrError::Params(ParamsError("parameter 'day_first' applies to /kie only".into())));
+    }
     // A key in a urlencoded body arrives with the other fields.
     let body_key = raw.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case("apikey")).map(|(_, v)| v.as_str());
     let caller = match (caller, body_key) {
@@ -93,6 +102,8 @@ async fn handle(
     };
     let now = unix_now();
     let _turn = gate.enter(&caller)?;
+    // Not counted against the quota when the pool filled during the upload.
+    state.pool.check_room(Stage::AfterBody)?;
     gate.admit(&caller, gate.client_ip(req), now).await?;
     if raw.uploads.is_empty() {
         return Err(DoctrError::NoFiles);

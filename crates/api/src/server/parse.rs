@@ -66,21 +66,20 @@ impl WithTime for OcrSpaceResponse {
     }
 }
 
-/// Authenticates (header/query key first, else the form field as soon as
-/// it arrives), refuses at once when the worker pool is full, reads the
+/// Refuses at once when the worker pool is full, authenticates (header/query
+/// key first, else the form field as soon as it arrives), reads the
 /// request within the caller's limits, admits it, then runs the OCR on the
 /// worker pool and records the work done.
 async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> Result<OcrSpaceResponse, ApiError> {
     let gate = &state.gate;
+    // Early admission: a full pool refuses before the key lookup and before
+    // the body is read, so a refusal under overload costs an atomic load,
+    // not a database query or an upload; `pool.run` re-checks.
+    state.pool.check_room(Stage::BeforeBody)?;
     let mut caller = match key_from_head(req) {
         Some(secret) => Some(gate.authenticate(&secret).await?),
         None => None,
     };
-    // Early admission: a full pool refuses before the body is read (the
-    // refusal then costs a key lookup, not an upload); `pool.run` re-checks.
-    if caller.is_some() {
-        state.pool.check_room(Stage::BeforeBody)?;
-    }
     let limit = caller.as_ref().map_or(gate.hard_cap_bytes(), |c| gate.file_limit(c));
     let reading = read_request(req, payload, limit, state.field_limits, async |secret: &str| {
         if let Some(known) = &caller {
@@ -146,10 +145,6 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
             job.run(&counters)
         })
         .await?;
-    if let Err(e) = gate.store().record_work(&caller.key.id, document.pages.len() as i64, input_bytes, now).await {
-        // The request was admitted and answered; a failed statistic must not lose the result.
-        tracing::error!(error = %e, key = %caller.key.id, "recording usage failed");
-    }
     let searchable_pdf_url = match document.pdf {
         Some(pdf) => {
             let info = req.connection_info().clone();
@@ -159,6 +154,13 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         None if params.create_searchable_pdf => PDF_NOT_IN_PLAN.to_string(),
         None => PDF_NOT_REQUESTED.to_string(),
     };
+    // Recorded last, once nothing can fail any more: a request whose PDF
+    // could not be published is not counted, and a crash can fall between
+    // the count and the answer only for the time of one write.
+    if let Err(e) = gate.store().record_work(&caller.key.id, document.pages.len() as i64, input_bytes, now).await {
+        // The request was admitted and answered; a failed statistic must not lose the result.
+        tracing::error!(error = %e, key = %caller.key.id, "recording usage failed");
+    }
     Ok(success_response(&document.pages, &params, searchable_pdf_url))
 }
 
