@@ -6,13 +6,15 @@
 use actix_web::HttpResponse;
 use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::doctr::{
     DoctrParams, ErrorDetail, Geometry, KieDocument, KieField, KiePage, KieValue, Language, OcrBlock, OcrDocument,
     OcrLine, OcrPage, OcrWord, Orientation,
 };
+use crate::jobs::{JobAccepted, JobView};
 use crate::ocrspace::response::{Coordinate, OcrSpaceResponse, OverlayLine, OverlayWord, ParsedResult, TextOverlay};
+use crate::server::WebConfig;
 
 /// The OCR.space parameters (`ocrspace-spec.md` §3), as form fields of
 /// `POST /parse/image` and `POST /parse/imageurl` (names are matched
@@ -81,6 +83,17 @@ pub struct OcrSpaceQuery {
     OCREngine: Option<u8>,
 }
 
+/// `POST /jobs`: the OCR.space form fields plus the webhook's address.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(non_snake_case, dead_code)]
+pub struct JobForm {
+    /// Everything `POST /parse/image` takes.
+    #[serde(flatten)]
+    parse: OcrSpaceForm,
+    /// Where the finished job is POSTed, signed (http or https, a public address).
+    callbackUrl: Option<String>,
+}
+
 /// The multipart body of `POST /ocr` and `POST /kie`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code)]
@@ -114,6 +127,51 @@ pub struct Readiness {
     pub engines: Vec<u8>,
 }
 
+/// The refusals every OCR.space operation shares.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum OcrSpaceRefusals {
+    /// Missing, unknown or revoked key, or a limit reached: the reason as a JSON string.
+    #[response(status = 403, content_type = "application/json")]
+    Forbidden(String),
+    /// Server busy (the OCR queue is full) or the database unreachable.
+    #[response(status = 503)]
+    Busy(OcrSpaceResponse),
+}
+
+/// The errors `/ocr` and `/kie` share (FastAPI's `{"detail": …}`).
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum DoctrErrors {
+    /// The body could not be read.
+    #[response(status = 400)]
+    BadBody(ErrorDetail),
+    /// No API key, or an unknown one.
+    #[response(status = 401)]
+    NoKey(ErrorDetail),
+    /// The key is revoked.
+    #[response(status = 403)]
+    Revoked(ErrorDetail),
+    /// The body did not arrive in time.
+    #[response(status = 408)]
+    SlowBody(ErrorDetail),
+    /// Files larger than the key's limit.
+    #[response(status = 413)]
+    TooLarge(ErrorDetail),
+    /// Bad parameters, no file, an unreadable file or too many pages.
+    #[response(status = 422)]
+    Unprocessable(ErrorDetail),
+    /// Rate limit, concurrency limit or monthly quota reached.
+    #[response(status = 429)]
+    Limited(ErrorDetail),
+    /// Server busy.
+    #[response(status = 503)]
+    Busy(ErrorDetail),
+    /// The OCR took longer than the server allows.
+    #[response(status = 504)]
+    TimedOut(ErrorDetail),
+}
+
 #[utoipa::path(
     post, path = "/parse/image", tag = "OCR.space",
     request_body(content(
@@ -122,8 +180,7 @@ pub struct Readiness {
     )),
     responses(
         (status = 200, description = "The OCR result, or an error in OCR.space's envelope (`IsErroredOnProcessing`)", body = OcrSpaceResponse),
-        (status = 403, description = "Missing, unknown or revoked key, or a limit reached: the reason as a JSON string", body = String, content_type = "application/json"),
-        (status = 503, description = "Server busy", body = OcrSpaceResponse),
+        OcrSpaceRefusals,
     ),
     security((), ("apikey" = []))
 )]
@@ -134,8 +191,7 @@ fn parse_image() {}
     get, path = "/parse/imageurl", tag = "OCR.space", params(OcrSpaceQuery),
     responses(
         (status = 200, description = "The OCR result, or an error in OCR.space's envelope", body = OcrSpaceResponse),
-        (status = 403, description = "Key refused or limit reached", body = String, content_type = "application/json"),
-        (status = 503, description = "Server busy", body = OcrSpaceResponse),
+        OcrSpaceRefusals,
     ),
     security((), ("apikey" = []))
 )]
@@ -147,8 +203,7 @@ fn parse_image_url() {}
     request_body(content((OcrSpaceForm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The OCR result, or an error in OCR.space's envelope", body = OcrSpaceResponse),
-        (status = 403, description = "Key refused or limit reached", body = String, content_type = "application/json"),
-        (status = 503, description = "Server busy", body = OcrSpaceResponse),
+        OcrSpaceRefusals,
     ),
     security((), ("apikey" = []))
 )]
@@ -160,15 +215,7 @@ fn parse_image_url_post() {}
     request_body(content = DoctrUpload, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "One document per file: pages > blocks > lines > words", body = Vec<OcrDocument>),
-        (status = 400, description = "The body could not be read", body = ErrorDetail),
-        (status = 401, description = "No API key, or an unknown one", body = ErrorDetail),
-        (status = 403, description = "The key is revoked", body = ErrorDetail),
-        (status = 408, description = "The body did not arrive in time", body = ErrorDetail),
-        (status = 413, description = "Files larger than the key's limit", body = ErrorDetail),
-        (status = 422, description = "Bad parameters, no file, an unreadable file or too many pages", body = ErrorDetail),
-        (status = 429, description = "Rate limit, concurrency limit or monthly quota reached", body = ErrorDetail),
-        (status = 503, description = "Server busy", body = ErrorDetail),
-        (status = 504, description = "The OCR took longer than the server allows", body = ErrorDetail),
+        DoctrErrors,
     ),
     security(("apikey" = []))
 )]
@@ -180,20 +227,62 @@ fn ocr() {}
     request_body(content = DoctrUpload, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "One document per file, each page with its extracted fields", body = Vec<KieDocument>),
-        (status = 400, description = "The body could not be read", body = ErrorDetail),
-        (status = 401, description = "No API key, or an unknown one", body = ErrorDetail),
-        (status = 403, description = "The key is revoked", body = ErrorDetail),
-        (status = 408, description = "The body did not arrive in time", body = ErrorDetail),
-        (status = 413, description = "Files larger than the key's limit", body = ErrorDetail),
-        (status = 422, description = "Bad parameters, no file, an unreadable file or too many pages", body = ErrorDetail),
-        (status = 429, description = "Rate limit, concurrency limit or monthly quota reached", body = ErrorDetail),
-        (status = 503, description = "Server busy", body = ErrorDetail),
-        (status = 504, description = "The OCR took longer than the server allows", body = ErrorDetail),
+        DoctrErrors,
     ),
     security(("apikey" = []))
 )]
 #[allow(dead_code)]
 fn kie() {}
+
+#[utoipa::path(
+    post, path = "/jobs", tag = "Async jobs",
+    request_body(content(
+        (JobForm = "multipart/form-data"),
+        (JobForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 202, description = "Accepted: the job's id and where to poll it", body = JobAccepted),
+        (status = 200, description = "Refused in OCR.space's envelope (bad parameter, input or callbackUrl)", body = OcrSpaceResponse),
+        OcrSpaceRefusals,
+    ),
+    security((), ("apikey" = []))
+)]
+#[allow(dead_code)]
+fn submit_job() {}
+
+#[utoipa::path(
+    get, path = "/jobs/{id}", tag = "Async jobs",
+    params(("id" = String, Path, description = "The `JobId` `POST /jobs` answered")),
+    responses(
+        (status = 200, description = "The job's state and progress; its result once finished (or, for a refused key, OCR.space's error envelope)", body = JobView),
+        (status = 404, description = "No such job for this key", body = OcrSpaceResponse),
+        OcrSpaceRefusals,
+    ),
+    security(("apikey" = []))
+)]
+#[allow(dead_code)]
+fn job_status() {}
+
+#[utoipa::path(
+    get, path = "/", tag = "Web page",
+    responses((status = 200, description = "The web page: upload or URL, options, the text and every word's box drawn on the image (its scripts and styles are served under /app.js, /app.css, /doctr.js)", content_type = "text/html", body = String))
+)]
+#[allow(dead_code)]
+fn web_page() {}
+
+#[utoipa::path(
+    get, path = "/docs", tag = "Web page",
+    responses((status = 200, description = "This document, rendered for people", content_type = "text/html", body = String))
+)]
+#[allow(dead_code)]
+fn web_docs() {}
+
+#[utoipa::path(
+    get, path = "/web/config.json", tag = "Web page",
+    responses((status = 200, description = "What the web page offers on this server", body = WebConfig))
+)]
+#[allow(dead_code)]
+fn web_config() {}
 
 #[utoipa::path(
     get, path = "/pdf/{token}", tag = "PDF links",
@@ -251,13 +340,17 @@ impl Modify for KeyScheme {
 #[openapi(
     info(
         title = "ocr-server",
-        description = "Self-hosted OCR server: the OCR.space API (`/parse/image`, `/parse/imageurl`) and a docTR-style API (`/ocr`, `/kie`). See docs/api.md."
+        description = "Self-hosted OCR server: the OCR.space API (`/parse/image`, `/parse/imageurl`), asynchronous jobs (`/jobs`) and a docTR-style API (`/ocr`, `/kie`). See docs/api.md."
     ),
-    paths(parse_image, parse_image_url, parse_image_url_post, ocr, kie, pdf, health, ready, metrics, openapi_json),
+    paths(
+        parse_image, parse_image_url, parse_image_url_post, ocr, kie, submit_job, job_status, pdf, health, ready,
+        metrics, openapi_json, web_page, web_docs, web_config
+    ),
     components(schemas(
         OcrSpaceResponse, ParsedResult, TextOverlay, OverlayLine, OverlayWord, Coordinate, OcrSpaceForm,
         OcrDocument, OcrPage, OcrBlock, OcrLine, OcrWord, Orientation, Language, Geometry, ErrorDetail,
-        KieDocument, KiePage, KieField, KieValue, DoctrUpload, Health, Readiness, PdfFile
+        KieDocument, KiePage, KieField, KieValue, DoctrUpload, Health, Readiness, PdfFile, JobForm, JobAccepted,
+        JobView, WebConfig
     )),
     modifiers(&KeyScheme)
 )]

@@ -4,6 +4,8 @@
 //! parameter is ignored.
 
 mod common;
+#[path = "../../engine/tests/fonts/mod.rs"]
+mod fonts;
 
 use std::io::Cursor;
 use std::sync::OnceLock;
@@ -483,12 +485,63 @@ fn kie_reports_each_pages_fields() {
     assert!(value["value"].as_str().unwrap().parse::<f64>().is_ok(), "{total}");
 }
 
+/// A small receipt whose only date, `03/04/2024`, reads either way round:
+/// nothing on it (currency, another date, a written-out month) decides.
+fn ambiguous_date_receipt() -> Vec<u8> {
+    let mut canvas = fonts::Canvas::new(900, 260);
+    let font = fonts::SizedFont::new(fonts::DEJAVU, 34.0);
+    canvas.draw(&font, "Corner Kiosk", 60.0, 80.0, false);
+    canvas.draw(&font, "Date: 03/04/2024", 60.0, 160.0, false);
+    png(&canvas.into_image())
+}
+
+fn kie_date(query: &str) -> String {
+    let (status, body) = post("/kie", query, vec![("kiosk.png", ambiguous_date_receipt())]);
+    assert_eq!(status, 200, "{body}");
+    let fields = body[0]["pages"][0]["extracted_fields"].as_array().unwrap();
+    let date = fields.iter().find(|f| f["field_type"] == "date").unwrap();
+    date["values"][0]["value"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn day_first_orders_an_ambiguous_date_on_kie_only() {
+    assert_eq!(kie_date(""), "03/04/2024", "nothing decides: reported as printed");
+    assert_eq!(kie_date("day_first=true"), "2024-04-03");
+    assert_eq!(kie_date("day_first=false"), "2024-03-04");
+    let (status, body) = post("/ocr", "day_first=true", vec![("kiosk.png", ambiguous_date_receipt())]);
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("/kie only"), "{body}");
+    let (status, body) = post("/kie", "day_first=maybe", vec![("kiosk.png", ambiguous_date_receipt())]);
+    assert_eq!(status, 422, "{body}");
+}
+
 #[test]
 fn the_openapi_document_lists_every_endpoint() {
     let doc: Value = client().get(format!("{}/openapi.json", server())).send().unwrap().json().unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/parse/image", "/parse/imageurl", "/ocr", "/kie", "/pdf/{token}", "/health", "/ready", "/metrics"] {
+    let paths = [
+        "/parse/image",
+        "/parse/imageurl",
+        "/ocr",
+        "/kie",
+        "/jobs",
+        "/jobs/{id}",
+        "/pdf/{token}",
+        "/health",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/",
+        "/docs",
+        "/web/config.json",
+    ];
+    for path in paths {
         assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    // Each documented GET that needs no key or id answers 200 here.
+    for path in ["/health", "/metrics", "/openapi.json", "/", "/docs", "/web/config.json"] {
+        let status = client().get(format!("{}{path}", server())).send().unwrap().status();
+        assert_eq!(status.as_u16(), 200, "{path}");
     }
     let params: Vec<&str> = doc["paths"]["/ocr"]["post"]["parameters"]
         .as_array()
@@ -496,5 +549,5 @@ fn the_openapi_document_lists_every_endpoint() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params.len(), 17, "{params:?}");
+    assert_eq!(params.len(), 18, "{params:?}");
 }

@@ -59,9 +59,10 @@ pub struct KieValue {
     pub page: usize,
 }
 
-/// The `/kie` document of a file whose `/ocr` document is `ocr`.
-pub fn document(ocr: OcrDocument, pages: &[PageResult]) -> KieDocument {
-    let fields = crate::kie::extract_fields(pages);
+/// The `/kie` document of a file whose `/ocr` document is `ocr`, its fields
+/// extracted with `options`.
+pub fn document(ocr: OcrDocument, pages: &[PageResult], options: &crate::kie::KieOptions) -> KieDocument {
+    let fields = crate::kie::extract_fields_with(pages, options);
     let kie_pages = ocr
         .pages
         .iter()

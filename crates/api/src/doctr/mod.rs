@@ -56,7 +56,10 @@ pub fn render(endpoint: Endpoint, params: &DoctrParams, files: &[FileResult]) ->
     match endpoint {
         Endpoint::Ocr => Body::Ocr(files.iter().map(|f| ocr_document(f, params, &layout)).collect()),
         Endpoint::Kie => {
-            Body::Kie(files.iter().map(|f| fields::document(ocr_document(f, params, &layout), &f.pages)).collect())
+            let options = crate::kie::KieOptions { day_first: params.day_first };
+            Body::Kie(
+                files.iter().map(|f| fields::document(ocr_document(f, params, &layout), &f.pages, &options)).collect(),
+            )
         }
     }
 }

@@ -149,6 +149,12 @@ pub struct DoctrParams {
     /// fraction of the page height (0 to 1), above which a new block starts.
     #[param(default = 0.0035, minimum = 0.0, maximum = 1.0)]
     pub paragraph_break: f32,
+    /// `/kie` only (refused by `/ocr`): the order of day and month in
+    /// numeric dates such as `03/04/2024` (`true`: day first, as in most of
+    /// the world; `false`: month first, as in the US). Unset, the document
+    /// decides (another date on it, a written-out month, the currency), and
+    /// a date nothing decides is reported as printed.
+    pub day_first: Option<bool>,
 }
 
 impl Default for DoctrParams {
@@ -171,9 +177,13 @@ impl Default for DoctrParams {
             group_lines: true,
             group_blocks: false,
             paragraph_break: 0.0035,
+            day_first: None,
         }
     }
 }
+
+/// Parameters that are booleans without a default (unset means "decide from the document").
+const OPTIONAL_BOOLEANS: [&str; 1] = ["day_first"];
 
 /// Why parameters were refused (sent as `{"detail": …}` with status 422).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -195,13 +205,15 @@ impl DoctrParams {
             if !seen.insert(name) {
                 return Err(ParamsError(format!("parameter '{}' is given more than once", quote(name))));
             }
-            let value = match defaults.get(name) {
-                Some(serde_json::Value::Bool(_)) => match value.trim().to_ascii_lowercase().as_str() {
+            let boolean =
+                matches!(defaults.get(name), Some(serde_json::Value::Bool(_))) || OPTIONAL_BOOLEANS.contains(&name);
+            let value = match boolean {
+                true => match value.trim().to_ascii_lowercase().as_str() {
                     "true" | "1" | "yes" | "on" => "true".to_string(),
                     "false" | "0" | "no" | "off" => "false".to_string(),
                     _ => return Err(invalid(name, value, "a boolean (true or false)")),
                 },
-                _ => value.trim().to_string(),
+                false => value.trim().to_string(),
             };
             normalised.push((name.to_string(), value));
         }

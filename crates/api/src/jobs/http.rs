@@ -1,10 +1,13 @@
 //! `POST /jobs` and `GET /jobs/{id}`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::worker::StoredParams;
 use super::JobSettings;
 use crate::ocrspace::params::{OcrParams, ParamError};
+use crate::ocrspace::response::OcrSpaceResponse;
 use crate::server::{
     checked_address, decode_base64_image, input_is_pdf, key_from_head, quoted, read_request, ApiError, AppState,
     SharedPayload,
@@ -21,11 +24,11 @@ pub async fn submit(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
     let result = accept(&req, payload, &state, &settings).await;
     held.release_memory();
     match result {
-        Ok(id) => HttpResponse::Accepted().json(serde_json::json!({
-            "JobId": id,
-            "State": JobState::Queued.as_str(),
-            "StatusUrl": format!("/jobs/{id}"),
-        })),
+        Ok(id) => HttpResponse::Accepted().json(JobAccepted {
+            status_url: format!("/jobs/{id}"),
+            job_id: id,
+            state: JobState::Queued.as_str(),
+        }),
         Err(e) => {
             if !e.is_internal() {
                 tracing::info!(error = %e, exit_code = e.exit_code(), "job refused");
@@ -139,33 +142,70 @@ fn escaped(e: ParamError) -> ApiError {
 pub async fn status(req: &HttpRequest, state: &AppState) -> HttpResponse {
     match lookup(req, state).await {
         Ok(Some(body)) => HttpResponse::Ok().json(body),
-        Ok(None) => HttpResponse::NotFound().json(crate::ocrspace::response::OcrSpaceResponse::error(
-            4,
-            vec!["No such job".into()],
-            None,
-            0,
-        )),
+        Ok(None) => HttpResponse::NotFound().json(OcrSpaceResponse::error(4, vec!["No such job".into()], None, 0)),
         Err(e) => e.response(0),
     }
 }
 
-async fn lookup(req: &HttpRequest, state: &AppState) -> Result<Option<serde_json::Value>, ApiError> {
+async fn lookup(req: &HttpRequest, state: &AppState) -> Result<Option<JobView>, ApiError> {
     let secret = key_from_head(req).ok_or(ApiError::MissingKey)?;
     let caller = state.gate.authenticate(&secret).await?;
     let id = req.path().trim_end_matches('/').rsplit('/').next().unwrap_or_default();
     let job = state.gate.store().job(id, &caller.key.id).await.map_err(ApiError::Store)?;
     let Some(job) = job else { return Ok(None) };
     let result = job.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
-    Ok(Some(serde_json::json!({
-        "JobId": job.id,
-        "State": job.state.as_str(),
-        "PagesDone": job.pages_done,
-        "PagesTotal": job.pages_total,
-        "Attempts": job.attempt,
-        "CreatedAt": job.created_at,
-        "FinishedAt": job.finished_at,
-        "Error": job.error,
-        "Webhook": job.webhook_state,
-        "Result": result,
-    })))
+    Ok(Some(JobView {
+        job_id: job.id,
+        state: job.state.as_str(),
+        pages_done: job.pages_done,
+        pages_total: job.pages_total,
+        attempts: job.attempt,
+        created_at: job.created_at,
+        finished_at: job.finished_at,
+        error: job.error,
+        webhook: job.webhook_state,
+        result,
+    }))
+}
+
+/// The answer to an accepted `POST /jobs` (202).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobAccepted {
+    /// The job's id.
+    pub job_id: String,
+    /// Always `queued`.
+    #[schema(example = "queued")]
+    pub state: &'static str,
+    /// Where to poll the job (`/jobs/{id}`).
+    pub status_url: String,
+}
+
+/// `GET /jobs/{id}`: a job's state, progress and, once finished, result.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobView {
+    /// The job's id.
+    pub job_id: String,
+    /// `queued`, `running`, `done` or `failed`.
+    #[schema(example = "running")]
+    pub state: &'static str,
+    /// Pages read so far by the current attempt.
+    pub pages_done: i64,
+    /// Pages in the input (0 until a worker has opened it).
+    pub pages_total: i64,
+    /// Claims so far (a job whose instance died is claimed again).
+    pub attempts: i64,
+    /// Submission time, Unix seconds.
+    pub created_at: i64,
+    /// Completion time, Unix seconds.
+    pub finished_at: Option<i64>,
+    /// Why the job failed, when it did.
+    pub error: Option<String>,
+    /// Webhook delivery: `none`, `pending`, `delivered` or `failed`.
+    pub webhook: String,
+    /// Once finished: the document `/parse/image` answers for the same input
+    /// and parameters (or its error envelope when the job failed).
+    #[schema(value_type = Option<OcrSpaceResponse>)]
+    pub result: Option<serde_json::Value>,
 }

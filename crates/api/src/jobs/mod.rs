@@ -11,7 +11,7 @@ mod worker;
 
 use std::time::Duration;
 
-pub use http::{status, submit};
+pub use http::{status, submit, JobAccepted, JobView};
 pub use webhook::{sign, SIGNATURE_HEADER};
 
 /// How jobs are run and delivered.

@@ -69,19 +69,31 @@ async fn serve(asset: &'static Asset) -> HttpResponse {
         .body(asset.body)
 }
 
-/// The demo key (or null), the language codes, the engine numbers and the
-/// resolution PDF pages are read at (their overlay is in pixels at it).
+/// `GET /web/config.json`: what the web page offers on this server.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebConfig {
+    /// The demo key, when the server offers one (else null).
+    pub demo_key: Option<String>,
+    /// The OCR.space language codes the `language` parameter takes.
+    pub languages: Vec<&'static str>,
+    /// The `OCREngine` numbers installed.
+    pub engines: Vec<u8>,
+    /// The resolution PDF pages are read at (their overlay is in pixels at it).
+    pub pdf_dpi: f32,
+}
+
 async fn config(site: web::Data<Site>, state: web::Data<AppState>) -> HttpResponse {
     let mut engines: Vec<u8> = state.models.primary.keys().copied().collect();
     if state.accurate.is_some() && !engines.contains(&3) {
         engines.push(3);
     }
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({
-        "demoKey": site.demo_key,
-        "languages": crate::ocrspace::params::LANGUAGES,
-        "engines": engines,
-        "pdfDpi": super::document::PDF_DPI,
-    }))
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(WebConfig {
+        demo_key: site.demo_key.clone(),
+        languages: crate::ocrspace::params::LANGUAGES.to_vec(),
+        engines,
+        pdf_dpi: super::document::PDF_DPI,
+    })
 }
 
 #[cfg(test)]
