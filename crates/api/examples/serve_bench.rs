@@ -3,11 +3,14 @@
 //! prints the time to `/health` and to `/ready`, the resident memory (VmRSS)
 //! at `/ready` and after a fixed mix of requests over loopback (receipts, an
 //! A4 page, line images and a 3-page TIFF on Engines 1, 2 and 3 in turn),
-//! the peak (VmHWM), and the latency of each kind of request.
+//! the peak (VmHWM), and the latency of each kind of request; then the
+//! latency of a receipt and of a 10-page scanned PDF on Engine 1 at 1 and at
+//! 2 concurrent clients (`--rounds` requests per client). Compare the PDF at
+//! 1 client with `-- --workers 1` to see a request's pages read side by side.
 //!
 //! ```text
 //! cargo build -p ocr-api --bin ocr-server --example serve_bench
-//! $CARGO_TARGET_DIR/debug/examples/serve_bench [--requests 100] [--clients 2] [--bin PATH] [--data DIR]
+//! $CARGO_TARGET_DIR/debug/examples/serve_bench [--requests 100] [--clients 2] [--rounds 3] [--bin PATH] [--data DIR]
 //!     [-- SERVE_ARGS...]
 //! ```
 //!
@@ -79,6 +82,24 @@ fn three_page_tiff(receipts: &[PathBuf]) -> Result<Vec<u8>, BoxError> {
     Ok(out.into_inner())
 }
 
+/// A 10-page scanned PDF: the first ten development receipts, one JPEG per page.
+fn ten_page_pdf(data: &Path) -> Result<Vec<u8>, BoxError> {
+    use ocr_pdf::{write_searchable_pdf, PageImage, PdfPage, TextLayer};
+    let receipts = sorted_files(&data.join("receipts"), "jpg")?;
+    let pages = receipts
+        .iter()
+        .take(10)
+        .map(|path| -> Result<PdfPage, BoxError> {
+            let image = PageImage::jpeg(std::fs::read(path)?)?.with_dpi(300.0, 300.0);
+            Ok(PdfPage { image, lines: Vec::new() })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if pages.len() < 10 {
+        return Err(format!("{} has fewer than 10 receipts", data.display()).into());
+    }
+    Ok(write_searchable_pdf(&pages, TextLayer::Hidden)?)
+}
+
 /// The request mix: 4 receipts, 1 A4 page, 4 line images, 1 TIFF per 10.
 fn inputs(data: &Path) -> Result<Vec<Input>, BoxError> {
     let read = |p: &Path, kind: &'static str| -> Result<Input, BoxError> {
@@ -135,7 +156,7 @@ fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let exe_dir = std::env::current_exe()?.parent().and_then(Path::parent).map(Path::to_path_buf);
     let mut bin = exe_dir.map(|d| d.join("ocr-server")).unwrap_or_else(|| "ocr-server".into());
-    let (mut data, mut requests, mut clients) = (PathBuf::from("../shared/data"), 100usize, 2usize);
+    let (mut data, mut requests, mut clients, mut rounds) = (PathBuf::from("../shared/data"), 100usize, 2usize, 3usize);
     let mut serve_args: Vec<String> = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -143,6 +164,7 @@ fn main() -> Result<(), BoxError> {
             "--data" => data = args.next().ok_or("--data needs a value")?.into(),
             "--requests" => requests = args.next().ok_or("--requests needs a value")?.parse()?,
             "--clients" => clients = args.next().ok_or("--clients needs a value")?.parse::<usize>()?.max(1),
+            "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse::<usize>()?.max(1),
             "--" => serve_args.extend(args.by_ref()),
             other => return Err(format!("unknown argument {other}").into()),
         }
@@ -221,6 +243,46 @@ fn main() -> Result<(), BoxError> {
     let rss_after = status_mb(pid, "VmRSS:");
     let peak = status_mb(pid, "VmHWM:");
 
+    // A receipt and a 10-page scanned PDF on Engine 1, at 1 and at 2
+    // concurrent clients (`rounds` requests per client each).
+    let receipt = &mix[0];
+    let pdf = Input { kind: "10-page PDF", name: "receipts.pdf".into(), bytes: ten_page_pdf(&data)? };
+    let mut concurrent = Vec::new();
+    for input in [receipt, &pdf] {
+        for at_once in [1usize, 2] {
+            let times = Mutex::new(Vec::new());
+            std::thread::scope(|s| {
+                for _ in 0..at_once {
+                    s.spawn(|| {
+                        for _ in 0..rounds {
+                            let form = reqwest::blocking::multipart::Form::new()
+                                .text("apikey", key.clone())
+                                .text("OCREngine", "1")
+                                .part(
+                                    "file",
+                                    reqwest::blocking::multipart::Part::bytes(input.bytes.clone())
+                                        .file_name(input.name.clone()),
+                                );
+                            let sent = Instant::now();
+                            let ok = client
+                                .post(format!("{base}/parse/image"))
+                                .multipart(form)
+                                .send()
+                                .and_then(|r| r.json::<serde_json::Value>())
+                                .map(|v| v["OCRExitCode"] == 1)
+                                .unwrap_or(false);
+                            if !ok {
+                                failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                            times.lock().map(|mut t| t.push(sent.elapsed().as_secs_f64())).ok();
+                        }
+                    });
+                }
+            });
+            concurrent.push((input.kind, at_once, times.into_inner().unwrap_or_default()));
+        }
+    }
+
     println!("server: {} {}", bin.display(), serve_args.join(" "));
     println!("/health after {health:.2} s, /ready after {ready:.2} s");
     println!("RSS at /ready {rss_ready:.0} MB");
@@ -232,6 +294,18 @@ fn main() -> Result<(), BoxError> {
     for ((kind, engine), mut values) in latencies.into_inner().unwrap_or_default() {
         let (p50, p95) = (percentile(&mut values, 0.5), percentile(&mut values, 0.95));
         println!("{kind:<12} {engine:>6} {:>5} {p50:>8.2} {p95:>8.2}", values.len());
+    }
+    println!("engine 1, {rounds} requests per client:");
+    println!("{:<12} {:>7} {:>8} {:>8}", "input", "clients", "p50 s", "p95 s");
+    for (kind, at_once, mut values) in concurrent {
+        if values.is_empty() {
+            continue;
+        }
+        let (p50, p95) = (percentile(&mut values, 0.5), percentile(&mut values, 0.95));
+        println!("{kind:<12} {at_once:>7} {p50:>8.2} {p95:>8.2}");
+    }
+    if failures.load(Ordering::Relaxed) > 0 {
+        println!("{} requests failed in all", failures.load(Ordering::Relaxed));
     }
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

@@ -14,6 +14,7 @@ use ocr_engine::{
 use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, PdfReader, ReadLimits, TextLayer, TextLine, TextWord};
 
 use super::error::ApiError;
+use super::pages::read_side_by_side;
 
 /// Resolution at which PDF pages are rasterised, and at which born-digital
 /// text coordinates (points) are reported as pixels.
@@ -105,78 +106,74 @@ impl DocumentJob<'_> {
     }
 
     /// As [`DocumentJob::run`], calling `progress(pages_done, pages_total)`
-    /// after each page (the command line's progress line).
+    /// as pages are read (the command line's progress line, a job's progress).
     pub fn run_observed(
         &self,
         counters: &PageCounters,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<DocumentResult, ApiError> {
-        let mut pages = Vec::new();
-        let mut pdf_pages = Vec::new();
-        if self.is_pdf {
-            self.read_pdf(counters, &mut pages, &mut pdf_pages, progress)?;
-        } else {
-            self.read_image(counters, &mut pages, &mut pdf_pages, progress)?;
+        let work = |task: PageTask| self.read_page(task, counters);
+        // Pages read on borrowed workers may finish after the last one was
+        // handed out: the final count is reported once all are in.
+        let mut reported = 0;
+        let mut report = |done: usize, total: usize| {
+            reported = done;
+            progress(done, total);
+        };
+        let read = if self.is_pdf { self.read_pdf(&work, &mut report)? } else { self.read_image(&work, &mut report)? };
+        if reported < read.len() {
+            progress(read.len(), read.len());
         }
+        let (pages, pdf_pages): (Vec<PageResult>, Vec<Option<PdfPage>>) = read.into_iter().unzip();
         let pdf = match self.pdf {
-            Some(layer) => Some(ocr_pdf::write_searchable_pdf(&pdf_pages, layer).map_err(pdf_error)?),
+            Some(layer) => {
+                let pdf_pages: Vec<PdfPage> = pdf_pages.into_iter().flatten().collect();
+                Some(ocr_pdf::write_searchable_pdf(&pdf_pages, layer).map_err(pdf_error)?)
+            }
             None => None,
         };
         Ok(DocumentResult { pages, pdf })
     }
 
+    /// Decodes the image's pages one at a time (a GIF's frames onto one
+    /// reused canvas) and hands each to `work`, here or on a spare worker.
     fn read_image(
         &self,
-        counters: &PageCounters,
-        pages: &mut Vec<PageResult>,
-        pdf_pages: &mut Vec<PdfPage>,
+        work: &PageWork<'_>,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<PageOutput>, ApiError> {
         let total = count_pages(self.bytes)?;
-        // Pages are decoded one at a time (a GIF's frames onto one reused
-        // canvas), each read before the next is decoded. A failure of the
-        // searchable-PDF side is kept here and stops decoding.
-        let mut pdf_failure = None;
-        let decoded = for_each_page(self.bytes, &self.engine.config().decode, |index, page| {
-            let result = self.engine.recognize_page(&page, self.options)?;
-            counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
-            if self.pdf.is_some() {
-                // A JPEG shown as stored goes into the PDF byte for byte.
-                let passthrough = total == 1
-                    && result.rotation == 0
-                    && ocr_engine::decode::ImageKind::sniff(self.bytes) == Some(ocr_engine::decode::ImageKind::Jpeg)
-                    && !ocr_engine::decode::is_reoriented(self.bytes);
-                let image = if passthrough {
-                    PageImage::jpeg(self.bytes.to_vec()).map_err(pdf_error)
-                } else {
-                    page_image(&rotate_clockwise(&page, result.rotation))
-                };
-                match image {
-                    Ok(image) => pdf_pages.push(PdfPage { image, lines: text_lines(&result) }),
-                    Err(e) => {
-                        pdf_failure = Some(e);
-                        return Err(ocr_engine::EngineError::Cancelled);
-                    }
+        // A JPEG shown as stored goes into the PDF byte for byte.
+        let passthrough = total == 1
+            && ocr_engine::decode::ImageKind::sniff(self.bytes) == Some(ocr_engine::decode::ImageKind::Jpeg)
+            && !ocr_engine::decode::is_reoriented(self.bytes);
+        read_side_by_side(total.saturating_sub(1), work, |dispatcher| {
+            // A failure of our own is kept here and stops decoding.
+            let mut failure = None;
+            let decoded = for_each_page(self.bytes, &self.engine.config().decode, |_, page| {
+                let source = if passthrough { PdfSource::Jpeg(self.bytes.to_vec()) } else { PdfSource::Pixels(None) };
+                if let Err(e) = dispatcher.submit(PageTask::Ocr { pixels: page.into_owned(), source }) {
+                    failure = Some(e);
+                    return Err(ocr_engine::EngineError::Cancelled);
                 }
+                progress(dispatcher.done(), total);
+                Ok(())
+            });
+            match (failure, decoded) {
+                (Some(e), _) => Err(e),
+                (None, Err(e)) => Err(e.into()),
+                (None, Ok(_)) => Ok(()),
             }
-            pages.push(result);
-            progress(index + 1, total);
-            Ok(())
-        });
-        match (pdf_failure, decoded) {
-            (Some(e), _) => Err(e),
-            (None, Err(e)) => Err(e.into()),
-            (None, Ok(_)) => Ok(()),
-        }
+        })
     }
 
+    /// Reads the PDF's pages in order (born-digital text taken as it is,
+    /// scans decoded, other pages rendered) and hands each to `work`.
     fn read_pdf(
         &self,
-        counters: &PageCounters,
-        pages: &mut Vec<PageResult>,
-        pdf_pages: &mut Vec<PdfPage>,
+        work: &PageWork<'_>,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<PageOutput>, ApiError> {
         let decode = &self.engine.config().decode;
         let limits = ReadLimits {
             max_pages: self.max_pages,
@@ -191,58 +188,95 @@ impl DocumentJob<'_> {
         let cancel = ocr_engine::cancel::current().unwrap_or_default();
         let reader = PdfReader::open(self.bytes, &limits, cancel.flag()).map_err(pdf_error)?;
         let total = reader.page_count();
-        // One page at a time: read (rendered or decoded), OCR'd, dropped.
-        for number in 1..=total {
-            cancel.check()?;
-            match reader.read_page(number, cancel.flag()).map_err(pdf_error)? {
-                InputPage::Text { width_pt, height_pt, lines } => {
-                    let result = text_page(width_pt, height_pt, &lines);
-                    counters.text_pages.fetch_add(1, Ordering::Relaxed);
-                    if self.pdf.is_some() {
-                        let picture = reader.render_page(number, cancel.flag()).map_err(pdf_error)?;
-                        let image = match picture {
-                            InputPage::Raster { width, height, pixels, dpi } => {
-                                PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi)
-                            }
-                            _ => return Err(ApiError::Internal("a rendered PDF page has no pixels".into())),
+        read_side_by_side(total.saturating_sub(1), work, |dispatcher| {
+            // One page at a time: read (rendered or decoded), handed out, dropped once read.
+            for number in 1..=total {
+                cancel.check()?;
+                let task = match reader.read_page(number, cancel.flag()).map_err(pdf_error)? {
+                    InputPage::Text { width_pt, height_pt, lines } => {
+                        let result = text_page(width_pt, height_pt, &lines);
+                        let pdf_page = match self.pdf {
+                            Some(_) => match reader.render_page(number, cancel.flag()).map_err(pdf_error)? {
+                                InputPage::Raster { width, height, pixels, dpi } => Some(PdfPage {
+                                    image: PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi),
+                                    lines: text_lines(&result),
+                                }),
+                                _ => return Err(ApiError::Internal("a rendered PDF page has no pixels".into())),
+                            },
+                            None => None,
                         };
-                        pdf_pages.push(PdfPage { image, lines: text_lines(&result) });
+                        PageTask::Text(result, pdf_page)
                     }
-                    pages.push(result);
-                }
-                InputPage::EmbeddedImage { image, .. } => {
-                    let pixels = rgb_of(&image)?;
-                    let result = self.engine.recognize_page(&pixels, self.options)?;
-                    counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
-                    if self.pdf.is_some() {
-                        let image = if result.rotation == 0 {
-                            image
-                        } else {
-                            page_image(&rotate_clockwise(&pixels, result.rotation))?
-                        };
-                        pdf_pages.push(PdfPage { image, lines: text_lines(&result) });
+                    InputPage::EmbeddedImage { image, .. } => {
+                        PageTask::Ocr { pixels: rgb_of(&image)?, source: PdfSource::Embedded(image) }
                     }
-                    pages.push(result);
-                }
-                InputPage::Raster { width, height, pixels, dpi } => {
-                    let pixels = RgbImage::from_raw(width, height, pixels)
-                        .ok_or_else(|| ApiError::Internal("a rendered PDF page has the wrong size".into()))?;
-                    let result = self.engine.recognize_page(&pixels, self.options)?;
-                    counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
-                    if self.pdf.is_some() {
-                        let turned = rotate_clockwise(&pixels, result.rotation);
-                        pdf_pages.push(PdfPage {
-                            image: page_image(&turned)?.with_dpi(dpi, dpi),
-                            lines: text_lines(&result),
-                        });
+                    InputPage::Raster { width, height, pixels, dpi } => {
+                        let pixels = RgbImage::from_raw(width, height, pixels)
+                            .ok_or_else(|| ApiError::Internal("a rendered PDF page has the wrong size".into()))?;
+                        PageTask::Ocr { pixels, source: PdfSource::Pixels(Some(dpi)) }
                     }
-                    pages.push(result);
-                }
+                };
+                dispatcher.submit(task)?;
+                progress(dispatcher.done(), total);
             }
-            progress(number, total);
-        }
-        Ok(())
+            Ok(())
+        })
     }
+
+    /// Reads one page handed out by `read_image` or `read_pdf` (on any
+    /// thread): OCR, and the searchable PDF's page when one is asked for.
+    fn read_page(&self, task: PageTask, counters: &PageCounters) -> Result<PageOutput, ApiError> {
+        let (pixels, source) = match task {
+            PageTask::Text(result, pdf_page) => {
+                counters.text_pages.fetch_add(1, Ordering::Relaxed);
+                return Ok((result, pdf_page));
+            }
+            PageTask::Ocr { pixels, source } => (pixels, source),
+        };
+        let result = self.engine.recognize_page(&pixels, self.options)?;
+        counters.ocr_pages.fetch_add(1, Ordering::Relaxed);
+        if self.pdf.is_none() {
+            return Ok((result, None));
+        }
+        let upright = result.rotation == 0;
+        let image = match source {
+            PdfSource::Jpeg(bytes) if upright => PageImage::jpeg(bytes).map_err(pdf_error)?,
+            PdfSource::Embedded(image) if upright => image,
+            PdfSource::Pixels(Some(dpi)) => page_image(&rotate_clockwise(&pixels, result.rotation))?.with_dpi(dpi, dpi),
+            _ => page_image(&rotate_clockwise(&pixels, result.rotation))?,
+        };
+        let pdf_page = PdfPage { image, lines: text_lines(&result) };
+        Ok((result, Some(pdf_page)))
+    }
+}
+
+/// One page's result and, when a searchable PDF is asked for, its PDF page.
+type PageOutput = (PageResult, Option<PdfPage>);
+
+/// Reads one handed-out page.
+type PageWork<'a> = dyn Fn(PageTask) -> Result<PageOutput, ApiError> + Sync + 'a;
+
+/// A page ready to be read.
+enum PageTask {
+    /// A born-digital page: its own text (and rendered PDF page), no OCR.
+    Text(PageResult, Option<PdfPage>),
+    /// Pixels to OCR, and where its searchable-PDF picture comes from.
+    Ocr {
+        /// The page.
+        pixels: RgbImage,
+        /// The PDF page's picture when the page needs no turning.
+        source: PdfSource,
+    },
+}
+
+/// Where a searchable PDF page's picture comes from when the page is upright.
+enum PdfSource {
+    /// The uploaded JPEG, byte for byte.
+    Jpeg(Vec<u8>),
+    /// The image embedded in the input PDF, as it is.
+    Embedded(PageImage),
+    /// The pixels read (at this resolution, when a PDF page was rendered).
+    Pixels(Option<f32>),
 }
 
 fn pdf_error(e: ocr_pdf::PdfError) -> ApiError {

@@ -9,6 +9,7 @@ mod error;
 mod fetch;
 mod input;
 mod models;
+mod pages;
 mod parse;
 mod payload;
 mod pool;
@@ -34,6 +35,7 @@ pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngin
 pub use parse::{input_is_pdf, recognize_options, success_response, text_layer, PDF_NOT_IN_PLAN};
 pub use payload::{SharedPayload, UploadMemory};
 pub use pool::OcrPool;
+pub use site::WebConfig;
 pub use state::{AppState, Readers};
 
 use crate::config::Config;

@@ -9,8 +9,9 @@
 //! within about a second instead of finishing work nobody will read.
 //!
 //! Admission happens twice. [`OcrPool::check_room`] is the early check: the
-//! handler calls it as soon as the API key is known, before the body is read,
-//! so a refusal under overload costs a key lookup, not an upload. It takes
+//! handler calls it first, before the API key is looked up or the body read,
+//! so a refusal under overload costs an atomic load, not a query or an
+//! upload. It takes
 //! nothing, so a slow upload never holds a place that a ready request could
 //! use. [`OcrPool::run`] then takes the place for real (the binding check: the
 //! pool may have filled while the body arrived), and the admitted jobs wait
@@ -143,9 +144,11 @@ impl OcrPool {
         let stats = self.stats.clone();
         let work = async {
             let running = self.running.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            let running_pool = self.running.clone();
+            let spare = SpareWorkers { running: running_pool, stats: stats.clone() };
             let result = actix_web::rt::task::spawn_blocking(move || {
                 stats.busy.fetch_add(1, Ordering::Relaxed);
-                let result = cancel.scope(job);
+                let result = spare.scope(|| cancel.scope(job));
                 stats.busy.fetch_sub(1, Ordering::Relaxed);
                 drop(running);
                 result
@@ -163,6 +166,62 @@ impl OcrPool {
         guard.armed = false;
         drop(admitted);
         outcome
+    }
+}
+
+/// The pool's idle workers, as seen from inside a job: a job whose
+/// document has several pages borrows them to read pages side by side (see
+/// `super::pages`). A borrowed worker counts as busy and holds a worker
+/// place, so the number of threads doing OCR never exceeds the pool's
+/// `workers`; it gives the place back after each page, and a request waiting
+/// for a worker gets it first (the semaphore serves waiters before
+/// `try_acquire`).
+#[derive(Clone)]
+pub struct SpareWorkers {
+    running: Arc<Semaphore>,
+    stats: Arc<Stats>,
+}
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Option<SpareWorkers>> = const { std::cell::RefCell::new(None) };
+}
+
+impl SpareWorkers {
+    /// The pool of the job running on this thread (none outside the pool,
+    /// e.g. on the command line).
+    pub fn current() -> Option<Self> {
+        SPARE.with(|s| s.borrow().clone())
+    }
+
+    /// Runs `job` with these spare workers as the current thread's.
+    fn scope<T>(&self, job: impl FnOnce() -> T) -> T {
+        struct Restore(Option<SpareWorkers>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                SPARE.with(|s| *s.borrow_mut() = self.0.take());
+            }
+        }
+        let _restore = Restore(SPARE.with(|s| s.borrow_mut().replace(self.clone())));
+        job()
+    }
+
+    /// One idle worker's place, if a worker is idle and no request waits for one.
+    pub fn try_borrow(&self) -> Option<BorrowedWorker> {
+        let permit = self.running.clone().try_acquire_owned().ok()?;
+        self.stats.busy.fetch_add(1, Ordering::Relaxed);
+        Some(BorrowedWorker { _permit: permit, stats: self.stats.clone() })
+    }
+}
+
+/// A worker place borrowed by a job; given back on drop.
+pub struct BorrowedWorker {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    stats: Arc<Stats>,
+}
+
+impl Drop for BorrowedWorker {
+    fn drop(&mut self) {
+        self.stats.busy.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
