@@ -7,23 +7,24 @@
 mod common;
 #[path = "support/raw.rs"]
 mod raw;
+#[path = "support/server_process.rs"]
+mod server_process;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use server_process::{engine_one_config, ServerProcess};
 
-/// A running `ocr-server serve`; killed on drop if still running.
+/// A running `ocr-server serve` in its own directory; killed on drop, the
+/// directory removed unless the test failed.
 struct Running {
-    child: Child,
-    base: String,
+    process: ServerProcess,
     dir: PathBuf,
-    log: Arc<Mutex<String>>,
 }
 
 impl Running {
@@ -38,92 +39,34 @@ impl Running {
 
     /// Starts the binary on `dir` (its configuration and data directory).
     fn launch(dir: PathBuf, env: &[(&str, String)]) -> Self {
-        let config = format!(
-            r#"[server]
-bind = "127.0.0.1:0"
-prepare_plans = false
-allow_loopback_urls = true
-url_ports = []
-shutdown_timeout_secs = 5
-refused_upload_linger_ms = 0
-[storage]
-data_dir = "{data}"
-[models]
-dir = "{models}"
-[[models.set]]
-engine = 1
-name = "PP-OCRv4 mobile"
-detector = "ch_PP-OCRv4_det_infer.onnx"
-recognizer = "ch_PP-OCRv4_rec_infer.onnx"
-classifier = ""
-languages = []
-profile = "pp-ocrv4"
-[pdf]
-link_secret = "binary-test-secret"
-"#,
-            data = dir.join("data").display(),
-            models = common::models_dir().display()
-        );
+        let server =
+            "allow_loopback_urls = true\nurl_ports = []\nshutdown_timeout_secs = 5\nrefused_upload_linger_ms = 0";
+        let sections = "[pdf]\nlink_secret = \"binary-test-secret\"\n";
+        let config = engine_one_config(&dir.join("data"), &common::models_dir(), server, sections);
         std::fs::write(dir.join("config.toml"), config).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ocr-server"));
-        command
-            .args(["serve", "--config"])
-            .arg(dir.join("config.toml"))
-            .env_clear()
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("ocr-server listening") {
-                    let port = line.split("port=").nth(1).and_then(|p| p.split_whitespace().next());
-                    let _ = tx.send(port.and_then(|p| p.parse::<u16>().ok()));
-                }
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let port = rx.recv_timeout(Duration::from_secs(120)).ok().flatten();
-        let port = port.unwrap_or_else(|| panic!("the server did not start: {}", log.lock().unwrap()));
-        Self { child, base: format!("http://127.0.0.1:{port}"), dir, log }
+        let process =
+            ServerProcess::spawn(env!("CARGO_BIN_EXE_ocr-server").as_ref(), &dir.join("config.toml"), env, true)
+                .unwrap_or_else(|e| panic!("{e}"));
+        Self { process, dir }
     }
+}
 
-    fn pid(&self) -> u32 {
-        self.child.id()
+impl std::ops::Deref for Running {
+    type Target = ServerProcess;
+    fn deref(&self) -> &ServerProcess {
+        &self.process
     }
+}
 
-    /// Resident memory of the server, in KB (`VmRSS` of /proc/PID/status).
-    fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
-    /// CPU time the server has used (user + system), from /proc/PID/stat.
-    fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
-        // Fields after the command name (which may hold spaces) start after the last ')'.
-        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
-    }
-
-    fn address(&self) -> &str {
-        self.base.trim_start_matches("http://")
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut ServerProcess {
+        &mut self.process
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill_9();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -216,8 +159,7 @@ fn sigterm_drains_in_flight_requests_and_refuses_new_ones() {
     let base = server.base.clone();
     let in_flight = std::thread::spawn(move || ocr_url(&base, &format!("http://127.0.0.1:{slow}/line.png")));
     arrived_rx.recv_timeout(Duration::from_secs(30)).expect("the slow request reached the file server");
-    let status = Command::new("kill").args(["-TERM", &server.pid().to_string()]).status().unwrap();
-    assert!(status.success());
+    server.signal("TERM");
     let signalled = Instant::now();
     std::thread::sleep(Duration::from_millis(500));
     // New connections are refused (or closed unanswered) while the request drains.
@@ -237,17 +179,17 @@ fn sigterm_drains_in_flight_requests_and_refuses_new_ones() {
     assert!(refused, "a new connection was served after SIGTERM");
     assert_eq!((status, v["OCRExitCode"].as_i64()), (200, Some(1)), "{v}");
     let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
+        if let Some(exit) = server.try_wait() {
             break exit;
         }
-        assert!(signalled.elapsed() < Duration::from_secs(15), "still running: {}", server.log.lock().unwrap());
+        assert!(signalled.elapsed() < Duration::from_secs(15), "still running: {}", server.log());
         std::thread::sleep(Duration::from_millis(50));
     };
     println!(
         "SIGTERM: in-flight request answered {drained_after:?} after the signal; exited after {:?} ({exit})",
         signalled.elapsed()
     );
-    assert!(exit.success(), "{exit}: {}", server.log.lock().unwrap());
+    assert!(exit.success(), "{exit}: {}", server.log());
 }
 
 /// SIGTERM waits for in-flight requests no longer than the shutdown
@@ -269,10 +211,10 @@ fn sigterm_waits_no_longer_than_the_shutdown_timeout() {
         common::client().post(format!("{base}/parse/image")).header("apikey", "helloworld").form(&form).send()
     });
     arrived_rx.recv_timeout(Duration::from_secs(30)).expect("the request reached the stuck file server");
-    assert!(Command::new("kill").args(["-TERM", &server.pid().to_string()]).status().unwrap().success());
+    server.signal("TERM");
     let signalled = Instant::now();
     let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
+        if let Some(exit) = server.try_wait() {
             break exit;
         }
         assert!(signalled.elapsed() < Duration::from_secs(20), "still running 20 s after SIGTERM");
@@ -280,7 +222,9 @@ fn sigterm_waits_no_longer_than_the_shutdown_timeout() {
     };
     let exited_after = signalled.elapsed();
     let cut_off = in_flight.join().unwrap().is_err();
-    println!("SIGTERM with a 1 s shutdown timeout: exited after {exited_after:?} ({exit}); the stuck request was cut off: {cut_off}");
+    println!(
+        "SIGTERM with a 1 s shutdown timeout: exited after {exited_after:?} ({exit}); the stuck request was cut off: {cut_off}"
+    );
     assert!(cut_off, "the stuck request got an answer");
     assert!(exited_after < Duration::from_secs(10), "{exited_after:?}");
 }
@@ -400,8 +344,7 @@ fn kill_9_under_load_loses_no_counted_work_or_issued_links() {
             })
             .collect();
         std::thread::sleep(Duration::from_secs(4));
-        let status = Command::new("kill").args(["-KILL", &first.pid().to_string()]).status().unwrap();
-        assert!(status.success());
+        first.signal("KILL");
         stop.store(true, Ordering::SeqCst);
         clients.into_iter().map(|c| c.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     });

@@ -8,22 +8,21 @@
 mod common;
 #[path = "support/s3.rs"]
 mod s3;
+#[path = "support/server_process.rs"]
+mod server_process;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{block_on, client, data, Backend, TestDb};
 use s3::S3Server;
 use serde_json::Value;
+use server_process::{engine_one_config, ServerProcess};
 
-/// One `ocr-server serve` process; killed on drop.
+/// One `ocr-server serve` process; killed on drop, its directory removed.
 struct Instance {
-    child: Child,
+    process: ServerProcess,
     base: String,
-    log: Arc<Mutex<String>>,
     dir: PathBuf,
 }
 
@@ -33,24 +32,8 @@ impl Instance {
     fn start(name: &str, db: &TestDb, s3: &S3Server, bucket: &str, link_secs: u64, monthly_quota: i64) -> Self {
         let dir = db.data_dir.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let config = format!(
-            r#"[server]
-bind = "127.0.0.1:0"
-prepare_plans = false
-workers = 1
-[storage]
-data_dir = "{data}"
-[models]
-dir = "{models}"
-[[models.set]]
-engine = 1
-name = "PP-OCRv4 mobile"
-detector = "ch_PP-OCRv4_det_infer.onnx"
-recognizer = "ch_PP-OCRv4_rec_infer.onnx"
-classifier = ""
-languages = []
-profile = "pp-ocrv4"
-[database]
+        let sections = format!(
+            r#"[database]
 url = "{db}"
 [auth]
 demo_key_enabled = "true"
@@ -66,57 +49,39 @@ s3_bucket = "{bucket}"
 s3_endpoint = "{endpoint}"
 s3_path_style = true
 "#,
-            data = dir.join("data").display(),
-            models = common::models_dir().display(),
             db = db.url,
             endpoint = s3.endpoint,
         );
+        let config = engine_one_config(&dir.join("data"), &common::models_dir(), "workers = 1", &sections);
         std::fs::write(dir.join("config.toml"), config).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ocr-server"))
-            .args(["serve", "--config"])
-            .arg(dir.join("config.toml"))
-            .env_clear()
-            .env("RUST_LOG", "info")
-            .env("AWS_ACCESS_KEY_ID", &s3.credentials.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &s3.credentials.secret_access_key)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(port) = line.split("ocr-server listening").nth(1).and_then(|l| l.split("port=").nth(1)) {
-                    let _ = tx.send(port.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()));
-                }
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let port = rx.recv_timeout(Duration::from_secs(120)).ok().flatten();
-        let port = port.unwrap_or_else(|| panic!("{name} did not start: {}", log.lock().unwrap()));
-        Self { child, base: format!("http://127.0.0.1:{port}"), log, dir }
+        let env = [
+            ("AWS_ACCESS_KEY_ID", s3.credentials.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", s3.credentials.secret_access_key.clone()),
+        ];
+        let process =
+            ServerProcess::spawn(env!("CARGO_BIN_EXE_ocr-server").as_ref(), &dir.join("config.toml"), &env, true)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        Self { base: process.base.clone(), process, dir }
     }
 
     /// Expired PDFs this instance's sweeper reports having deleted.
     fn swept(&self) -> usize {
-        let log = self.log.lock().unwrap();
-        log.lines()
+        self.process
+            .log()
+            .lines()
             .filter(|l| l.contains("expired searchable PDFs deleted"))
             .filter_map(|l| l.split("removed=").nth(1)?.split_whitespace().next()?.parse::<usize>().ok())
             .sum()
     }
 
     fn log_has(&self, text: &str) -> bool {
-        self.log.lock().unwrap().contains(text)
+        self.process.log_has(text)
     }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill_9();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

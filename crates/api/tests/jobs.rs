@@ -8,23 +8,24 @@
 //! PostgreSQL database, its webhook delivered once.
 
 mod common;
+#[path = "support/server_process.rs"]
+mod server_process;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{block_on, client, data, Backend, TestDb};
 use serde_json::Value;
+use server_process::{engine_one_config, ServerProcess};
 
 const SECRET: &str = "webhook-test-secret";
 
 /// One `ocr-server serve` process; killed (SIGKILL) on drop.
 struct Instance {
-    child: Child,
+    process: ServerProcess,
     base: String,
-    log: Arc<Mutex<String>>,
 }
 
 impl Instance {
@@ -33,26 +34,8 @@ impl Instance {
     fn start(name: &str, db: &TestDb) -> Self {
         let dir = db.data_dir.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let config = format!(
-            r#"[server]
-bind = "127.0.0.1:0"
-prepare_plans = false
-workers = 1
-allow_loopback_urls = true
-url_ports = []
-[storage]
-data_dir = "{data}"
-[models]
-dir = "{models}"
-[[models.set]]
-engine = 1
-name = "PP-OCRv4 mobile"
-detector = "ch_PP-OCRv4_det_infer.onnx"
-recognizer = "ch_PP-OCRv4_rec_infer.onnx"
-classifier = ""
-languages = []
-profile = "pp-ocrv4"
-[database]
+        let sections = format!(
+            r#"[database]
 url = "{db}"
 [auth]
 demo_key_enabled = "true"
@@ -63,45 +46,19 @@ lease_secs = 3
 webhook_secret = "{SECRET}"
 webhook_backoff_secs = 1
 "#,
-            data = db.data_dir.join("data").display(),
-            models = common::models_dir().display(),
             db = db.url,
         );
+        let server = "workers = 1\nallow_loopback_urls = true\nurl_ports = []";
+        let config = engine_one_config(&db.data_dir.join("data"), &common::models_dir(), server, &sections);
         std::fs::write(dir.join("config.toml"), config).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ocr-server"))
-            .args(["serve", "--config"])
-            .arg(dir.join("config.toml"))
-            .env_clear()
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(port) = line.split("ocr-server listening").nth(1).and_then(|l| l.split("port=").nth(1)) {
-                    let _ = tx.send(port.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()));
-                }
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let port = rx.recv_timeout(Duration::from_secs(120)).ok().flatten();
-        let port = port.unwrap_or_else(|| panic!("{name} did not start: {}", log.lock().unwrap()));
-        Self { child, base: format!("http://127.0.0.1:{port}"), log }
+        let process =
+            ServerProcess::spawn(env!("CARGO_BIN_EXE_ocr-server").as_ref(), &dir.join("config.toml"), &[], true)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        Self { base: process.base.clone(), process }
     }
 
     fn log_has(&self, text: &str) -> bool {
-        self.log.lock().unwrap().contains(text)
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.log_has(text)
     }
 }
 

@@ -36,6 +36,8 @@ mod modes;
 mod rawpdf;
 mod requests;
 mod server;
+#[path = "../../tests/support/server_process.rs"]
+mod server_process;
 mod stats;
 
 use std::path::PathBuf;

@@ -2,11 +2,12 @@
 //! 127.0.0.1 (engine 1, SQLite and PDFs in one directory), with an
 //! enterprise key created through `ocr-server keys create` beforehand.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
+
+use super::server_process::rss_kb;
+use super::server_process::{engine_one_config, ServerProcess};
 
 /// How the server is configured.
 #[derive(Debug, Clone)]
@@ -24,11 +25,7 @@ pub struct ServerSpec {
 }
 
 /// A running server; killed on drop.
-pub struct Server {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-}
+pub type Server = ServerProcess;
 
 impl ServerSpec {
     /// Writes the configuration (first start only; later starts reuse it).
@@ -38,37 +35,11 @@ impl ServerSpec {
             return Ok(path);
         }
         std::fs::create_dir_all(&self.dir)?;
-        let config = format!(
-            r#"[server]
-bind = "127.0.0.1:0"
-workers = {workers}
-queue = {queue}
-prepare_plans = false
-timeout_secs = 60
-shutdown_timeout_secs = 5
-[storage]
-data_dir = "{data}"
-[models]
-dir = "{models}"
-[[models.set]]
-engine = 1
-name = "PP-OCRv4 mobile"
-detector = "ch_PP-OCRv4_det_infer.onnx"
-recognizer = "ch_PP-OCRv4_rec_infer.onnx"
-classifier = ""
-languages = []
-profile = "pp-ocrv4"
-[auth]
-burst_per_second = 1000000
-burst_size = 1000000
-[pdf]
-link_secret = "loadgen-secret"
-"#,
-            workers = self.workers,
-            queue = self.queue,
-            data = self.dir.join("data").display(),
-            models = self.models.display(),
-        );
+        let server =
+            format!("workers = {}\nqueue = {}\ntimeout_secs = 60\nshutdown_timeout_secs = 5", self.workers, self.queue);
+        let sections =
+            "[auth]\nburst_per_second = 1000000\nburst_size = 1000000\n[pdf]\nlink_secret = \"loadgen-secret\"\n";
+        let config = engine_one_config(&self.dir.join("data"), &self.models, &server, sections);
         std::fs::write(&path, config)?;
         Ok(path)
     }
@@ -88,38 +59,11 @@ link_secret = "loadgen-secret"
             .ok_or_else(|| format!("keys create printed no key: {text}{}", String::from_utf8_lossy(&out.stderr)))
     }
 
-    /// Starts the server and waits until it listens.
+    /// Starts the server and waits until it listens (its log is dropped).
     pub fn start(&self) -> Result<Server, String> {
         let config = self.write_config().map_err(|e| e.to_string())?;
-        let mut child = Command::new(&self.binary)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn,ocr_server=info,ocr_api=info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("{}: {e}", self.binary.display()))?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("ocr-server listening") {
-                    let port = line.split("port=").nth(1).and_then(|p| p.split_whitespace().next());
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(port.and_then(|p| p.parse::<u16>().ok()));
-                    }
-                }
-                // The rest of the log is read and dropped, so the pipe never fills.
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(Some(port)) => Ok(Server { child, base: format!("http://127.0.0.1:{port}") }),
-            _ => {
-                let _ = child.kill();
-                Err("the server did not start within 120 s".into())
-            }
-        }
+        let log_filter = [("RUST_LOG", "warn,ocr_server=info,ocr_api=info".to_string())];
+        ServerProcess::spawn(&self.binary, &config, &log_filter, false)
     }
 
     /// The SQLite database URL.
@@ -131,50 +75,6 @@ link_secret = "loadgen-secret"
     pub fn pdf_dir(&self) -> PathBuf {
         self.dir.join("data/pdf")
     }
-}
-
-impl Server {
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Resident memory in KB (`VmRSS` of /proc/PID/status).
-    pub fn rss_kb(&self) -> u64 {
-        rss_kb(self.pid())
-    }
-
-    /// CPU time used so far (user + system).
-    pub fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        Duration::from_millis((ticks(11) + ticks(12)) * 10) // USER_HZ is 100 on Linux
-    }
-
-    /// `kill -9`, then waits for the process to be gone.
-    pub fn kill_9(&mut self) {
-        let _ = Command::new("kill").args(["-KILL", &self.pid().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `VmRSS` of process `pid`, in KB (0 when gone).
-pub fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Other load on the machine: the 1-minute load average.
