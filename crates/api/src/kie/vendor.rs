@@ -5,7 +5,9 @@
 //! as `SDN BHD`, `LTD`, `GMBH`) that is not a heading (`TAX INVOICE`), a
 //! contact line, a registration number or an address; a line continuing it
 //! (`(SETIA ALAM) SDN BHD`) is joined, and registration numbers after it are
-//! dropped. The address is the run of address-like lines after it (street
+//! dropped. Of the name's misreads only closed-list ones are repaired: a
+//! legal form with one character wrong (`SUN BHD`), a `(` read as `I`
+//! before an unopened `)`, a title read without spaces (`TAXINVOICE`). The address is the run of address-like lines after it (street
 //! words, a postcode, a state or country), cut where a phone, fax, e-mail or
 //! tax label starts. Lines after `BILL TO`/`SHIP TO` belong to the customer
 //! and are skipped.
@@ -188,11 +190,20 @@ fn letter_share(s: &str) -> f32 {
     s.chars().filter(|c| c.is_alphabetic()).count() as f32 / non_space as f32
 }
 
+/// A heading word, or heading words the OCR read without the space between them (`TAXINVOICE`, `CASHSALES`).
+fn is_heading_word(w: &str) -> bool {
+    fn glued(w: &str) -> bool {
+        w.is_empty() || HEADINGS.iter().any(|h| h.len() >= 3 && w.strip_prefix(h).is_some_and(glued))
+    }
+    let w = w.to_ascii_uppercase();
+    HEADINGS.contains(&w.as_str()) || (!w.is_empty() && glued(&w))
+}
+
 fn is_heading(up: &str) -> bool {
     let rest: usize = pieces(up)
         .into_iter()
         .map(|(s, e)| up[s..e].trim_matches(|c: char| !c.is_ascii_alphanumeric()))
-        .filter(|w| !HEADINGS.contains(w))
+        .filter(|w| !is_heading_word(w))
         .map(|w| w.chars().filter(|c| c.is_alphabetic()).count())
         .sum();
     rest < 3
@@ -265,7 +276,7 @@ fn strip_registration(text: &str) -> String {
     // OCR noise (lone underscores and bars) and a title the OCR joined to the name (`TAXINVOICE RAPID RAIL`).
     let mut cleaned: Vec<&str> =
         text[..cut].split_whitespace().map(|w| w.trim_matches(['_', '|'])).filter(|w| !w.is_empty()).collect();
-    let title = cleaned.iter().take_while(|w| HEADINGS.contains(&w.to_ascii_uppercase().as_str())).count();
+    let title = cleaned.iter().take_while(|w| is_heading_word(w)).count();
     cleaned.drain(..title.min(cleaned.len().saturating_sub(1)));
     let cleaned = cleaned.join(" ");
     let name = cleaned.as_str();
@@ -282,7 +293,102 @@ fn strip_registration(text: &str) -> String {
         Some(e) if name[e..].trim_start().starts_with(|c: char| c.is_alphanumeric()) => &name[..e],
         _ => name,
     };
-    name.trim().trim_end_matches([',', ':', '-', '(']).trim().to_string()
+    fix_legal_form(&reopen_parenthesis(name.trim().trim_end_matches([',', ':', '-', '(']).trim()))
+}
+
+/// Characters the OCR reads for an opening parenthesis.
+const READ_FOR_PARENTHESIS: [char; 8] = ['I', 'l', '1', 'C', 'L', '[', '{', '|'];
+
+/// A name that closes a parenthesis it never opened (`ENTERPRISE ISETIA ALAM)`, `L SETIA ALAM)`) had its `(`
+/// misread: the nearest of the two words before the closing one that starts with a character read for `(` (or
+/// is that character alone) gets it back.
+fn reopen_parenthesis(name: &str) -> String {
+    if !closes_parenthesis(name) || name.contains('(') {
+        return name.to_string();
+    }
+    let mut words: Vec<String> = name.split(' ').map(str::to_string).collect();
+    let Some(close) = words.iter().position(|w| w.contains(')')) else { return name.to_string() };
+    for k in (close.saturating_sub(2)..close).rev() {
+        let w = &words[k];
+        let mut chars = w.chars();
+        if !chars.next().is_some_and(|c| READ_FOR_PARENTHESIS.contains(&c)) {
+            continue;
+        }
+        let rest = chars.as_str();
+        if rest.is_empty() {
+            words[k] = "(".to_string() + &words[k + 1];
+            words.remove(k + 1);
+            return words.join(" ");
+        }
+        if rest.len() >= 3 && rest.chars().all(|c| c.is_ascii_uppercase()) {
+            words[k] = format!("({rest}");
+            return words.join(" ");
+        }
+    }
+    name.to_string()
+}
+
+/// Two-word legal forms: when the name ends in one of them with one word exact, the other word may be misread.
+const LEGAL_PAIRS: [(&str, &str); 4] = [("SDN", "BHD"), ("PTE", "LTD"), ("PTY", "LTD"), ("PVT", "LTD")];
+
+/// One-word legal forms long enough that one misread letter still names them.
+const LONG_LEGAL_FORMS: [&str; 5] = ["BERHAD", "LIMITED", "CORPORATION", "INCORPORATED", "COMPANY"];
+
+/// `word` (upper-cased, trailing dot dropped) spelled as `form` with exactly one letter or digit changed: the
+/// position of that character, if so.
+fn one_misread(word: &str, form: &str) -> Option<usize> {
+    let word = word.trim_end_matches('.');
+    if word.len() != form.len() || !word.is_ascii() {
+        return None;
+    }
+    let mut diff = word.bytes().zip(form.bytes()).enumerate().filter(|(_, (a, b))| !a.eq_ignore_ascii_case(b));
+    match (diff.next(), diff.next()) {
+        (Some((i, (a, _))), None) if a.is_ascii_alphanumeric() => Some(i),
+        _ => None,
+    }
+}
+
+/// Writes `form`'s character at `at` into `word`, in the word's case.
+fn respell(word: &str, form: &str, at: usize) -> String {
+    let lower = word.bytes().skip(1).any(|b| b.is_ascii_lowercase());
+    let c = form.as_bytes()[at] as char;
+    let c = if lower && at > 0 { c.to_ascii_lowercase() } else { c };
+    let mut out = word.to_string();
+    out.replace_range(at..at + 1, c.encode_utf8(&mut [0; 4]));
+    out
+}
+
+/// A legal form that ends the name with one character misread (`SUN BHD`, `SDN BHI`, `PTE LID`, `LIMITEO`) is
+/// spelled as the form: legal forms are a closed list, so the context (the other word of a two-word form, or a
+/// long form's other letters) names it. Other words are left as read.
+fn fix_legal_form(name: &str) -> String {
+    let mut words: Vec<String> = name.split(' ').map(str::to_string).collect();
+    let n = words.len();
+    if n >= 3 {
+        let (prev, last) = (words[n - 2].to_ascii_uppercase(), words[n - 1].to_ascii_uppercase());
+        let last_bare = last.trim_end_matches('.');
+        for (a, b) in LEGAL_PAIRS {
+            if prev.trim_end_matches('.') == a {
+                if let Some(at) = one_misread(&last, b) {
+                    words[n - 1] = respell(&words[n - 1], b, at);
+                    break;
+                }
+            }
+            if last_bare == b {
+                if let Some(at) = one_misread(&prev, a) {
+                    words[n - 2] = respell(&words[n - 2], a, at);
+                    break;
+                }
+            }
+        }
+    }
+    if n >= 2 {
+        let last = words[n - 1].to_ascii_uppercase();
+        if let Some((form, at)) = LONG_LEGAL_FORMS.iter().find_map(|f| one_misread(&last, f).map(|at| (f, at))) {
+            words[n - 1] = respell(&words[n - 1], form, at);
+        }
+    }
+    words.join(" ")
 }
 
 fn has_legal_form(up: &str) -> bool {
@@ -310,6 +416,11 @@ fn is_registration(up: &str) -> bool {
         && t.chars().filter(char::is_ascii_alphabetic).count() <= 3;
     bare_number
         || has_any(up, &["CO. REG", "CO REG", "CO.REG", "COMPANY NO", "COMPANY REG", "ROC", "REG. NO", "REG NO"])
+}
+
+/// Unbalanced `)` in a line (the rest of a name broken inside parentheses).
+fn closes_parenthesis(text: &str) -> bool {
+    text.matches(')').count() > text.matches('(').count()
 }
 
 /// Unbalanced `(` in a line (a name broken inside parentheses).
@@ -375,7 +486,9 @@ pub fn company_and_address(doc: &Doc) -> (Option<FieldValue>, Option<FieldValue>
     let (mut first, mut last) = (rank, rank);
     while first > 0 && rank - first < 2 {
         let (above, me) = (&doc.lines[header[first - 1]], &doc.lines[header[first]]);
-        let leads_up = has_legal_form(&doc.lines[header[rank]].upper)
+        // A name ending in a legal form, or closing a parenthesis it did not open (`ALAM) SDN BHD`), began above.
+        let chosen = &doc.lines[header[rank]];
+        let leads_up = (has_legal_form(&chosen.upper) || closes_parenthesis(&chosen.text))
             && name_like(above)
             && !has_legal_form(&above.upper)
             && continues(above, me);
@@ -455,4 +568,43 @@ fn address(doc: &Doc, lines: &[usize], within: Option<usize>) -> Option<FieldVal
         value.geometry = union(value.geometry, doc.lines[i].value(0, cut, String::new(), 1.0).geometry);
     }
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_legal_form_with_one_misread_character_is_spelled_as_the_form() {
+        assert_eq!(fix_legal_form("KOPI CORNER SUN BHD"), "KOPI CORNER SDN BHD");
+        assert_eq!(fix_legal_form("KOPI CORNER SDN BHI"), "KOPI CORNER SDN BHD");
+        assert_eq!(fix_legal_form("Kopi Corner Sdn Bhu"), "Kopi Corner Sdn Bhd");
+        assert_eq!(fix_legal_form("HARBOUR TRADING PTE LID"), "HARBOUR TRADING PTE LTD");
+        assert_eq!(fix_legal_form("Northwind Tools Limiteo"), "Northwind Tools Limited");
+        // Two misread characters, an exact form, or a form not at the end are left as read.
+        for name in ["KOPI CORNER SIN EHU", "KOPI CORNER SDN BHD", "SUN BHD PARK CAFE", "BLUE SUN", "BHD"] {
+            assert_eq!(fix_legal_form(name), name);
+        }
+    }
+
+    #[test]
+    fn a_misread_opening_parenthesis_is_put_back() {
+        assert_eq!(reopen_parenthesis("HUAT ENTERPRISE ISETIA ALAM) SDN BHD"), "HUAT ENTERPRISE (SETIA ALAM) SDN BHD");
+        assert_eq!(reopen_parenthesis("HUAT ENTERPRISE L SETIA ALAM) SDN BHD"), "HUAT ENTERPRISE (SETIA ALAM) SDN BHD");
+        assert_eq!(reopen_parenthesis("HUAT ENTERPRISE CSETIA ALAM) SDN BHD"), "HUAT ENTERPRISE (SETIA ALAM) SDN BHD");
+        // Balanced, no candidate, or a candidate too far from the closing word: left as read.
+        for name in ["AEON CO. (M) BHD", "ALAM) SDN BHD", "ISETIA NORTH WEST ALAM) SDN BHD", "KEDAI IPOH"] {
+            assert_eq!(reopen_parenthesis(name), name);
+        }
+    }
+
+    #[test]
+    fn headings_read_without_spaces_are_headings() {
+        assert!(is_heading_word("TAXINVOICE"));
+        assert!(is_heading_word("CashSales"));
+        assert!(is_heading_word("RECEIPT"));
+        assert!(!is_heading_word("TAXI"));
+        assert!(!is_heading_word("RAPID"));
+        assert_eq!(strip_registration("TAXINVOICE RAPID RAIL SDN BHD"), "RAPID RAIL SDN BHD");
+    }
 }
