@@ -7,7 +7,7 @@
 //! ```text
 //! cargo build --release -p ocr-api --bins --examples
 //! target/release/examples/loadgen overload [--seconds 60] [--factor 4] [--workers 2] [--queue 2]
-//! target/release/examples/loadgen soak [--requests 10000] [--warmup 1000] [--clients 4]
+//! target/release/examples/loadgen soak [--requests 10000] [--warmup 3000] [--clients 4]
 //! target/release/examples/loadgen crash [--seconds 10] [--clients 4]
 //! ```
 //! Options: `--server PATH` (default: `ocr-server` beside the example's own
@@ -78,7 +78,7 @@ fn main() -> ExitCode {
         seconds: number("--seconds", if crash { 10.0 } else { 60.0 }) as u64,
         factor: number("--factor", 4.0),
         requests: number("--requests", 10_000.0) as usize,
-        warmup: number("--warmup", 1000.0) as usize,
+        warmup: number("--warmup", 3000.0) as usize,
         clients: number("--clients", 4.0) as usize,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
