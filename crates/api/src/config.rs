@@ -71,6 +71,9 @@ pub struct JobsConfig {
     pub webhook_attempts: u32,
     /// Seconds before the first webhook retry (doubled for each further one).
     pub webhook_backoff_secs: u64,
+    /// Seconds a finished job (result, status) is kept once its webhook is
+    /// settled, then deleted (0 = kept for ever).
+    pub retention_secs: u64,
 }
 
 /// `[server]`: listening, workers, limits.

@@ -175,3 +175,54 @@ fn webhook_deliveries_are_claimed_retried_and_settled() {
         });
     }
 }
+
+/// Retention: a job that finished at or before the cut-off is deleted once
+/// its webhook is settled; an unfinished job, a newer one and one whose
+/// webhook is pending stay; batches are bounded; a second sweep (another
+/// instance) finds nothing to do twice.
+#[test]
+fn finished_jobs_past_the_retention_are_deleted_once_their_webhook_is_settled() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        let store = db.store();
+        let store = &store;
+        block_on(async {
+            // Finishes the next claimed job at `at`.
+            async fn finish_next(store: &Store, at: i64) -> String {
+                let job = store.claim_job(at, at + 10).await.unwrap().unwrap();
+                assert!(store.finish_job(&job.id, job.attempt, &JobOutcome::Done("{}".into()), at).await.unwrap());
+                job.id
+            }
+            let old_a = store.insert_job(&new_job("k", None, 3), NOW).await.unwrap();
+            let old_b = store.insert_job(&new_job("k", None, 3), NOW + 1).await.unwrap();
+            let old_hooked = store.insert_job(&new_job("k", Some("http://cb.example/"), 3), NOW + 2).await.unwrap();
+            let newer = store.insert_job(&new_job("k", None, 3), NOW + 3).await.unwrap();
+            assert_eq!(finish_next(store, NOW + 10).await, old_a);
+            assert_eq!(finish_next(store, NOW + 11).await, old_b);
+            assert_eq!(finish_next(store, NOW + 12).await, old_hooked);
+            assert_eq!(finish_next(store, NOW + 500).await, newer);
+            let running = store.insert_job(&new_job("k", None, 3), NOW + 4).await.unwrap();
+            store.claim_job(NOW + 5, NOW + 10).await.unwrap().unwrap();
+            let queued = store.insert_job(&new_job("k", None, 3), NOW + 6).await.unwrap();
+            let exists = |id: String| async move { store.job(&id, "k").await.unwrap().is_some() };
+
+            // Cut-off NOW + 100: one batch of 1, then the rest.
+            assert_eq!(store.delete_finished_jobs(NOW + 100, 1).await.unwrap(), 1, "{backend:?}");
+            assert!(!exists(old_a.clone()).await, "the oldest goes first");
+            assert_eq!(store.delete_finished_jobs(NOW + 100, 500).await.unwrap(), 1, "{backend:?}");
+            assert!(!exists(old_b.clone()).await);
+            assert_eq!(store.delete_finished_jobs(NOW + 100, 500).await.unwrap(), 0, "nothing twice");
+            for id in [&old_hooked, &newer, &running, &queued] {
+                assert!(exists(id.clone()).await, "{backend:?}: {id} kept");
+            }
+            // Its webhook delivered, the hooked job goes too; a given-up webhook counts as settled.
+            let hook = store.claim_webhook(NOW + 12, NOW + 40).await.unwrap().unwrap();
+            assert_eq!(hook.job_id, old_hooked);
+            assert_eq!(store.delete_finished_jobs(NOW + 100, 500).await.unwrap(), 0, "being delivered: kept");
+            store.webhook_attempted(&old_hooked, false, None).await.unwrap();
+            assert_eq!(store.delete_finished_jobs(NOW + 100, 500).await.unwrap(), 1);
+            assert!(!exists(old_hooked.clone()).await, "{backend:?}");
+            assert!(exists(running.clone()).await && exists(queued.clone()).await && exists(newer.clone()).await);
+        });
+    }
+}

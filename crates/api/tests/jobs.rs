@@ -5,7 +5,8 @@
 //! HMAC-SHA256 signature (retried after a failed delivery); a callback URL
 //! to a private address is refused; and a job whose instance is killed
 //! (`kill -9`) mid-document is finished by another instance on the same
-//! PostgreSQL database, its webhook delivered once.
+//! PostgreSQL database, its webhook delivered once; a finished job is
+//! deleted after `[jobs].retention_secs`, unless its webhook is pending.
 
 mod common;
 #[path = "support/server_process.rs"]
@@ -32,6 +33,11 @@ impl Instance {
     /// Starts the binary on `db`: engine 1, lazy plans, one worker, loopback
     /// URLs on any port allowed (the receiver's), 3 s job leases.
     fn start(name: &str, db: &TestDb) -> Self {
+        Self::start_with(name, db, "")
+    }
+
+    /// As [`Instance::start`], with more `[jobs]` settings.
+    fn start_with(name: &str, db: &TestDb, jobs: &str) -> Self {
         let dir = db.data_dir.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let sections = format!(
@@ -45,6 +51,7 @@ burst_size = 1000
 lease_secs = 3
 webhook_secret = "{SECRET}"
 webhook_backoff_secs = 1
+{jobs}
 "#,
             db = db.url,
         );
@@ -296,4 +303,44 @@ fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
     let payload = verified(&deliveries[0]);
     assert_eq!(payload["IdempotencyKey"], format!("{id}:done"));
     assert_eq!(payload["Result"], done["Result"]);
+}
+
+#[test]
+fn a_finished_job_is_deleted_after_the_retention_unless_its_webhook_is_pending() {
+    let db = TestDb::new(Backend::Sqlite);
+    let server = Instance::start_with("retention", &db, "retention_secs = 3");
+    // Every delivery fails: the webhook stays pending (retried after 1, 2, 4, … s).
+    let receiver = Receiver::start(usize::MAX);
+    let receipt = std::fs::read(data("receipts/505.jpg")).unwrap();
+    let (code, plain) = submit(&server.base, "helloworld", receipt.clone(), "505.jpg", &[]);
+    assert_eq!(code, 202, "{plain}");
+    let fields = [("callbackUrl", receiver.url.as_str())];
+    let (code, hooked) = submit(&server.base, "helloworld", receipt, "505.jpg", &fields);
+    assert_eq!(code, 202, "{hooked}");
+    let (plain, hooked) = (plain["JobId"].as_str().unwrap(), hooked["JobId"].as_str().unwrap());
+    let done = finished(&server.base, "helloworld", plain, Duration::from_secs(180));
+    assert_eq!((&done["State"], &done["Webhook"]), (&Value::from("done"), &Value::from("none")), "{done}");
+    let done = finished(&server.base, "helloworld", hooked, Duration::from_secs(180));
+    assert_eq!(done["State"], "done", "{done}");
+    let finished_at = Instant::now();
+
+    // Gone within the retention and a sweep (every second at this retention).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, v) = status(&server.base, "helloworld", plain);
+        if code == 404 {
+            break;
+        }
+        assert_eq!(code, 200, "{v}");
+        assert!(Instant::now() < deadline, "the finished job was kept past its retention: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("the finished job was deleted {:?} after the second one finished", finished_at.elapsed());
+    assert!(server.log_has("deleted finished jobs past their retention"));
+    // The job whose webhook is still pending stays, though it is past the
+    // retention too (3 s, whole seconds, and a sweep a second).
+    std::thread::sleep(Duration::from_secs(7).saturating_sub(finished_at.elapsed()));
+    let (code, v) = status(&server.base, "helloworld", hooked);
+    assert_eq!((code, &v["Webhook"]), (200, &Value::from("pending")), "{v}");
+    assert!(!receiver.received().is_empty(), "deliveries were tried");
 }

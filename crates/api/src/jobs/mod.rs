@@ -3,9 +3,11 @@
 //! answers 202 at once; a worker loop in every instance claims queued jobs
 //! (see [`crate::store::Store::claim_job`]) and runs them on the instance's
 //! OCR pool; `GET /jobs/{id}` shows the state, progress and result; a
-//! webhook loop POSTs each finished job to its callback URL, signed.
+//! webhook loop POSTs each finished job to its callback URL, signed; a
+//! retention loop deletes finished jobs after `[jobs].retention_secs`.
 
 mod http;
+mod retention;
 mod webhook;
 mod worker;
 
@@ -33,6 +35,9 @@ pub struct JobSettings {
     pub webhook_attempts: i64,
     /// Wait before the first retry; doubled for each further one.
     pub webhook_backoff: Duration,
+    /// How long a finished job is kept (once its webhook is settled);
+    /// `None`: for ever.
+    pub retention: Option<Duration>,
 }
 
 impl Default for JobSettings {
@@ -46,12 +51,16 @@ impl Default for JobSettings {
             webhook_secret: String::new(),
             webhook_attempts: 6,
             webhook_backoff: Duration::from_secs(2),
+            retention: Some(Duration::from_secs(7 * 86_400)),
         }
     }
 }
 
-/// Starts this instance's job worker and webhook loops.
+/// Starts this instance's job worker, webhook and retention loops.
 pub fn spawn(state: crate::server::AppState, settings: JobSettings) {
     worker::spawn(state.clone(), settings.clone());
+    if let Some(retention) = settings.retention {
+        retention::spawn(state.clone(), retention);
+    }
     webhook::spawn(state, settings);
 }

@@ -154,6 +154,7 @@ impl Settings {
                 webhook_secret: config.jobs.webhook_secret.clone(),
                 webhook_attempts: i64::from(config.jobs.webhook_attempts.max(1)),
                 webhook_backoff: Duration::from_secs(config.jobs.webhook_backoff_secs.max(1)),
+                retention: (config.jobs.retention_secs > 0).then(|| Duration::from_secs(config.jobs.retention_secs)),
                 ..Default::default()
             },
             pdf_link_secret: config.pdf.link_secret.clone(),

@@ -11,6 +11,10 @@
 //!
 //! Finished jobs with a callback URL enter a second queue, of webhook
 //! deliveries, claimed the same way (a lease on `webhook_next_at`).
+//!
+//! A finished job's input is dropped when it finishes (no attempt follows);
+//! the job itself is deleted after the retention, once its webhook is
+//! settled ([`Store::delete_finished_jobs`]).
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -340,7 +344,37 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Deletes at most `limit` jobs that finished (done or failed) at or
+    /// before `finished_before` and whose webhook is settled (none,
+    /// delivered or given up), oldest first; returns how many went. A job
+    /// whose webhook is pending (or being delivered) stays. Several
+    /// instances may sweep at once: PostgreSQL skips rows another sweep has
+    /// locked, and a row deleted twice is simply gone.
+    pub async fn delete_finished_jobs(&self, finished_before: i64, limit: i64) -> Result<u64, StoreError> {
+        // The batch is chosen once (a materialised CTE: a locking subquery
+        // under IN may be evaluated again per row, and a batch overrun).
+        let (materialized, lock) = match self.backend() {
+            Backend::Postgres => ("MATERIALIZED", "FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => ("", ""),
+        };
+        let done = sqlx::query(&format!(
+            "WITH batch AS {materialized} (
+                 SELECT id FROM jobs WHERE {EXPIRED} ORDER BY finished_at, id LIMIT $2 {lock})
+             DELETE FROM jobs WHERE id IN (SELECT id FROM batch) AND {EXPIRED}"
+        ))
+        .bind(finished_before)
+        .bind(limit.max(1))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
+
+/// A finished job past its retention (`$1`: the latest finish time to
+/// delete) whose webhook needs nothing more.
+const EXPIRED: &str = "state IN ('done', 'failed') AND finished_at <= $1
+     AND webhook_state IN ('none', 'delivered', 'failed')";
 
 fn status(row: &AnyRow) -> Result<JobStatus, StoreError> {
     Ok(JobStatus {
