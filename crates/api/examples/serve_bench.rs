@@ -242,6 +242,9 @@ fn main() -> Result<(), BoxError> {
     let mix_seconds = mix_start.elapsed().as_secs_f64();
     let rss_after = status_mb(pid, "VmRSS:");
     let peak = status_mb(pid, "VmHWM:");
+    // Freed buffers go back to the system a moment after the last request.
+    std::thread::sleep(Duration::from_secs(5));
+    let rss_settled = status_mb(pid, "VmRSS:");
 
     // A receipt and a 10-page scanned PDF on Engine 1, at 1 and at 2
     // concurrent clients (`rounds` requests per client each).
@@ -290,6 +293,7 @@ fn main() -> Result<(), BoxError> {
         "RSS after {requests} mixed requests ({clients} clients, {mix_seconds:.0} s, {} failed): {rss_after:.0} MB (peak {peak:.0} MB)",
         failures.load(Ordering::Relaxed)
     );
+    println!("RSS 5 s after the mix: {rss_settled:.0} MB");
     println!("{:<12} {:>6} {:>5} {:>8} {:>8}", "input", "engine", "n", "p50 s", "p95 s");
     for ((kind, engine), mut values) in latencies.into_inner().unwrap_or_default() {
         let (p50, p95) = (percentile(&mut values, 0.5), percentile(&mut values, 0.95));
