@@ -2,7 +2,9 @@
 //! are exclusive (also between two instances claiming at once), a lease
 //! that runs out hands the job to another worker and fences the old one
 //! out, attempts are bounded, only the submitting key sees a job, and a
-//! finished job's webhook is queued exactly once and retried when asked.
+//! finished job's webhook is queued exactly once and retried when asked;
+//! a job's read pages are kept for a take-over, and finished jobs are
+//! deleted after their retention.
 
 mod common;
 
@@ -223,6 +225,41 @@ fn finished_jobs_past_the_retention_are_deleted_once_their_webhook_is_settled() 
             assert_eq!(store.delete_finished_jobs(NOW + 100, 500).await.unwrap(), 1);
             assert!(!exists(old_hooked.clone()).await, "{backend:?}");
             assert!(exists(running.clone()).await && exists(queued.clone()).await && exists(newer.clone()).await);
+        });
+    }
+}
+
+/// Pages read by a job's attempt are stored for the attempt that takes it
+/// over, only by the attempt holding the job, and dropped when it ends.
+#[test]
+fn a_job_keeps_the_pages_its_current_attempt_read_until_it_finishes() {
+    for backend in [Backend::Postgres, Backend::Sqlite] {
+        let db = TestDb::new(backend);
+        let store = db.store();
+        block_on(async {
+            let id = store.insert_job(&new_job("k", None, 3), NOW).await.unwrap();
+            let first = store.claim_job(NOW, NOW + 10).await.unwrap().unwrap();
+            assert!(store.save_job_page(&id, first.attempt, 0, "page 0").await.unwrap(), "{backend:?}");
+            assert!(store.save_job_page(&id, first.attempt, 2, "page 2").await.unwrap());
+            assert!(!store.save_job_page(&id, first.attempt, 2, "again").await.unwrap(), "stored once");
+            // The first worker dies; the second sees its pages, the first can store no more.
+            let second = store.claim_job(NOW + 10, NOW + 20).await.unwrap().unwrap();
+            assert_eq!(store.job_pages(&id).await.unwrap(), vec![(0, "page 0".into()), (2, "page 2".into())]);
+            assert!(!store.save_job_page(&id, first.attempt, 1, "stale").await.unwrap(), "{backend:?}: fenced");
+            assert!(store.save_job_page(&id, second.attempt, 1, "page 1").await.unwrap());
+            assert_eq!(store.job_pages(&id).await.unwrap().len(), 3);
+            assert!(store.finish_job(&id, second.attempt, &JobOutcome::Done("{}".into()), NOW + 15).await.unwrap());
+            assert!(store.job_pages(&id).await.unwrap().is_empty(), "{backend:?}: dropped when finished");
+            // A job failed as abandoned leaves its pages to the retention sweep.
+            let abandoned = store.insert_job(&new_job("k", None, 1), NOW).await.unwrap();
+            let claimed = store.claim_job(NOW + 20, NOW + 30).await.unwrap().unwrap();
+            assert!(store.save_job_page(&abandoned, claimed.attempt, 0, "page 0").await.unwrap());
+            let running = store.insert_job(&new_job("k", None, 3), NOW).await.unwrap();
+            assert!(store.claim_job(NOW + 30, NOW + 100).await.unwrap().is_some(), "fails the abandoned job");
+            assert!(store.save_job_page(&running, 1, 0, "page 0").await.unwrap());
+            assert_eq!(store.delete_orphan_job_pages().await.unwrap(), 1, "{backend:?}");
+            assert!(store.job_pages(&abandoned).await.unwrap().is_empty());
+            assert_eq!(store.job_pages(&running).await.unwrap().len(), 1, "a running job's pages stay");
         });
     }
 }

@@ -5,7 +5,8 @@
 //! HMAC-SHA256 signature (retried after a failed delivery); a callback URL
 //! to a private address is refused; and a job whose instance is killed
 //! (`kill -9`) mid-document is finished by another instance on the same
-//! PostgreSQL database, its webhook delivered once; a finished job is
+//! PostgreSQL database, reading only the pages the first had not stored,
+//! its webhook delivered once; a finished job is
 //! deleted after `[jobs].retention_secs`, unless its webhook is pending.
 
 mod common;
@@ -279,9 +280,19 @@ fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
         assert!(Instant::now() < deadline, "the job was not claimed");
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(500));
-    let (_, running) = status(&first.base, &key, &id);
-    assert_eq!(running["State"], "running", "{running}");
+    // Killed once at least one page is stored (pages are stored with the
+    // progress, at each lease renewal) and before the last.
+    let running = loop {
+        let (_, running) = status(&first.base, &key, &id);
+        assert_eq!(running["State"], "running", "{running}");
+        if running["PagesDone"].as_i64().unwrap_or(0) >= 1 {
+            break running;
+        }
+        assert!(Instant::now() < deadline, "no page was read: {running}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read_before = running["PagesDone"].as_i64().unwrap();
+    assert!(read_before < 3, "killed before the last page: {running}");
     drop(first);
     println!("killed the first instance (kill -9) while the job was {running}");
 
@@ -296,7 +307,29 @@ fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
     );
     assert_eq!(done["State"], "done", "{done}");
     assert_eq!(done["Attempts"], 2);
-    assert_eq!(done["Result"]["ParsedResults"].as_array().unwrap().len(), 3);
+    let parsed = done["Result"]["ParsedResults"].as_array().unwrap();
+    assert_eq!(parsed.len(), 3);
+    assert!(parsed.iter().all(|page| !page["ParsedText"].as_str().unwrap().trim().is_empty()), "{done}");
+    // The second instance read only the pages the first had not stored.
+    assert!(second.log_has("job resumed after the pages read before"));
+    let metrics = client().get(format!("{}/metrics", second.base)).send().unwrap().text().unwrap();
+    let ocr_pages: i64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("ocr_pages_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ocr_pages_total in {metrics}"));
+    println!("the first instance had read {read_before} page(s); the second read {ocr_pages}");
+    assert!(ocr_pages <= 3 - read_before, "pages read again: {ocr_pages} after {read_before} read");
+    // The stored pages make the same document as one reading.
+    let whole: Value = client()
+        .post(format!("{}/parse/image", second.base))
+        .header("apikey", &key)
+        .multipart(form(three_page_tiff(), "three.tif", &[]))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(done["Result"]["ParsedResults"], whole["ParsedResults"]);
     let deliveries = receiver.wait_for(1, Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(receiver.received().len(), 1, "one webhook per success: {deliveries:?}");

@@ -4,10 +4,10 @@
 //! Coordinates are in pixels, origin at the top-left corner, x to the right
 //! and y down. A pixel centre sits at integer coordinates.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A point in pixel coordinates.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Point {
     /// Horizontal coordinate, pixels from the left edge.
     pub x: f32,
@@ -29,7 +29,7 @@ impl Point {
 
 /// A quadrilateral given as its corners in the order top-left, top-right,
 /// bottom-right, bottom-left (as seen along the text direction).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Quad(pub [Point; 4]);
 
 impl Quad {

@@ -3,12 +3,12 @@
 //! Every box is in pixels of the original page image (origin top-left, x to
 //! the right, y down); [`BoundingBox::normalised`] gives the `0..1` form.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::geometry::Quad;
 
 /// An axis-aligned box in page pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct BoundingBox {
     /// Distance of the left edge from the page's left edge.
     pub left: f32,
@@ -84,7 +84,7 @@ impl BoundingBox {
 }
 
 /// One word: text without spaces.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Word {
     /// The recognised text.
     pub text: String,
@@ -101,7 +101,7 @@ pub struct Word {
 }
 
 /// One line of text: words left to right.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Line {
     /// Words in reading order.
     pub words: Vec<Word>,
@@ -159,7 +159,7 @@ impl Line {
 }
 
 /// A group of lines that belong together (a paragraph, a column section).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Block {
     /// Lines top to bottom.
     pub lines: Vec<Line>,
@@ -176,7 +176,7 @@ impl Block {
 }
 
 /// The OCR result of one page (or frame).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageResult {
     /// Page width in pixels (after EXIF orientation and `rotation`).
     pub width: u32,

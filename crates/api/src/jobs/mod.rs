@@ -59,8 +59,6 @@ impl Default for JobSettings {
 /// Starts this instance's job worker, webhook and retention loops.
 pub fn spawn(state: crate::server::AppState, settings: JobSettings) {
     worker::spawn(state.clone(), settings.clone());
-    if let Some(retention) = settings.retention {
-        retention::spawn(state.clone(), retention);
-    }
+    retention::spawn(state.clone(), settings.retention);
     webhook::spawn(state, settings);
 }

@@ -2,6 +2,8 @@
 //! any input left) `[jobs].retention_secs` after they finished, once their
 //! webhook is settled, in bounded batches so no sweep holds the database
 //! long. `GET /jobs/{id}` of a deleted job is a 404, as for an unknown id.
+//! The same loop deletes the stored pages of jobs that ended without
+//! deleting them (failed as abandoned), also when jobs are kept for ever.
 
 use std::time::Duration;
 
@@ -19,11 +21,16 @@ pub(super) fn interval(retention: Duration) -> Duration {
     (retention / 4).clamp(Duration::from_secs(1), MAX_INTERVAL)
 }
 
-pub(super) fn spawn(state: AppState, retention: Duration) {
-    let every = interval(retention);
+/// Starts the loop; `retention` `None` keeps finished jobs for ever.
+pub(super) fn spawn(state: AppState, retention: Option<Duration>) {
+    let every = retention.map_or(MAX_INTERVAL, interval);
     actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(every).await;
+            if let Err(e) = state.gate.store().delete_orphan_job_pages().await {
+                tracing::warn!(error = %e, "deleting ended jobs' pages failed");
+            }
+            let Some(retention) = retention else { continue };
             let finished_before = unix_now() - retention.as_secs().min(i64::MAX as u64) as i64;
             // Batch after batch while batches come back full, each its own statement.
             loop {

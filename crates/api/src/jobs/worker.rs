@@ -2,9 +2,14 @@
 //! instance's OCR pool (so jobs never take more threads than its workers,
 //! and wait their turn with requests), renews the lease with the progress
 //! while pages are read, and stores the same document `/parse/image` answers.
+//! Each page's result is stored with the lease renewal, so a worker taking
+//! the job over (its instance died) reads only the pages not stored yet;
+//! not when a searchable PDF is asked for (its page pictures are not kept),
+//! which is read again from the first page.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +17,8 @@ use super::JobSettings;
 use crate::ocrspace::params::OcrParams;
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
 use crate::server::{
-    input_is_pdf, recognize_options, success_response, text_layer, ApiError, AppState, DocumentJob, PDF_NOT_IN_PLAN,
+    input_is_pdf, recognize_options, success_response, text_layer, ApiError, AppState, DocumentJob, Resume,
+    PDF_NOT_IN_PLAN,
 };
 use crate::store::{unix_now, ClaimedJob, JobOutcome};
 
@@ -59,8 +65,9 @@ async fn run_claimed(state: &AppState, settings: &JobSettings, job: ClaimedJob) 
     tracing::info!(job = %job.id, attempt = job.attempt, "job claimed");
     let store = state.gate.store();
     let progress = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
-    let work = read(state, settings.timeout, &job, progress.clone());
-    let renewing = renew(state, settings, &job, progress.clone());
+    let pages: NewPages = Arc::default();
+    let work = read(state, settings.timeout, &job, progress.clone(), pages.clone());
+    let renewing = renew(state, settings, &job, progress.clone(), pages);
     let outcome = tokio::select! {
         outcome = work => outcome,
         () = renewing => {
@@ -99,12 +106,28 @@ fn passing(e: &ApiError) -> bool {
     e.is_internal() || matches!(e, ApiError::Busy | ApiError::BusyUploads | ApiError::Timeout)
 }
 
-/// Renews the lease every third of it with the progress so far; returns
-/// when the lease is lost.
-async fn renew(state: &AppState, settings: &JobSettings, job: &ClaimedJob, progress: Arc<(AtomicUsize, AtomicUsize)>) {
+/// Pages read by this attempt and not stored yet: (index from 0, result JSON).
+type NewPages = Arc<Mutex<Vec<(usize, String)>>>;
+
+/// Renews the lease every third of it with the progress so far, storing
+/// the pages read since the last renewal first; returns when the lease is lost.
+async fn renew(
+    state: &AppState,
+    settings: &JobSettings,
+    job: &ClaimedJob,
+    progress: Arc<(AtomicUsize, AtomicUsize)>,
+    pages: NewPages,
+) {
     let lease = settings.lease.as_secs().max(3);
     loop {
         actix_web::rt::time::sleep(std::time::Duration::from_secs(lease / 3)).await;
+        let new_pages = std::mem::take(&mut *pages.lock().unwrap_or_else(|e| e.into_inner()));
+        for (index, result) in new_pages {
+            match state.gate.store().save_job_page(&job.id, job.attempt, index as i64, &result).await {
+                Ok(_) => {}
+                Err(e) => tracing::warn!(job = %job.id, error = %e, "storing a job's page failed"),
+            }
+        }
         let (done, total) = (progress.0.load(Ordering::Relaxed) as i64, progress.1.load(Ordering::Relaxed) as i64);
         match state.gate.store().renew_job(&job.id, job.attempt, done, total, unix_now() + lease as i64).await {
             Ok(true) => {}
@@ -120,6 +143,7 @@ async fn read(
     timeout: std::time::Duration,
     job: &ClaimedJob,
     progress: Arc<(AtomicUsize, AtomicUsize)>,
+    new_pages: NewPages,
 ) -> Result<OcrSpaceResponse, ApiError> {
     let stored: StoredParams = serde_json::from_str(&job.params)
         .map_err(|e| ApiError::Internal(format!("a job's stored parameters are unreadable: {e}")))?;
@@ -136,14 +160,34 @@ async fn read(
     let counters = state.counters.clone();
     let max_pages = stored.max_pages.max(1) as usize;
     let input_bytes = bytes.len() as i64;
+    // Pages an earlier attempt read (a searchable PDF is read whole again).
+    let mut done = BTreeMap::new();
+    if layer.is_none() && job.attempt > 1 {
+        for (index, result) in state.gate.store().job_pages(&job.id).await? {
+            if let (Ok(index), Ok(result)) = (usize::try_from(index), serde_json::from_str(&result)) {
+                done.insert(index, result);
+            }
+        }
+        tracing::info!(job = %job.id, pages = done.len(), "job resumed after the pages read before");
+    }
     let document = state
         .pool
         .run_for(timeout, move || {
             let job = DocumentJob { bytes: &bytes, is_pdf, engine: &engine, options: &options, max_pages, pdf: layer };
-            job.run_observed(&counters, &mut |done, total| {
-                progress.1.store(total, Ordering::Relaxed);
-                progress.0.store(done, Ordering::Relaxed);
-            })
+            let on_page = |index: usize, result: &ocr_engine::PageResult| {
+                if let Ok(json) = serde_json::to_string(result) {
+                    new_pages.lock().unwrap_or_else(|e| e.into_inner()).push((index, json));
+                }
+            };
+            let resume = layer.is_none().then_some(Resume { done: &done, on_page: &on_page });
+            job.run_resumed(
+                &counters,
+                &mut |done, total| {
+                    progress.1.store(total, Ordering::Relaxed);
+                    progress.0.store(done, Ordering::Relaxed);
+                },
+                resume.as_ref(),
+            )
         })
         .await?;
     let pages = document.pages.len() as i64;

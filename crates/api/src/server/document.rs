@@ -2,6 +2,7 @@
 //! decoded and OCR'd; PDF pages are OCR'd when scanned and taken as they are
 //! when born-digital. Optionally writes the searchable PDF of the result.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
@@ -82,6 +83,16 @@ pub struct DocumentJob<'a> {
     pub pdf: Option<TextLayer>,
 }
 
+/// A job taken over from a worker that died: the pages it read, and where
+/// each page read now is reported (so the next take-over skips it too).
+pub struct Resume<'a> {
+    /// Results of the pages already read, by page index (from 0). Used only
+    /// when no searchable PDF is asked for (its pages' pictures are not kept).
+    pub done: &'a BTreeMap<usize, PageResult>,
+    /// Called with each page read now, on the thread that read it.
+    pub on_page: &'a (dyn Fn(usize, &PageResult) + Sync),
+}
+
 /// The pages read, and the searchable PDF when requested.
 pub struct DocumentResult {
     /// One result per page.
@@ -112,7 +123,31 @@ impl DocumentJob<'_> {
         counters: &PageCounters,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<DocumentResult, ApiError> {
-        let work = |task: PageTask| self.read_page(task, counters);
+        self.run_resumed(counters, progress, None)
+    }
+
+    /// As [`DocumentJob::run_observed`], skipping the OCR of the pages
+    /// `resume` holds (when no searchable PDF is asked for) and reporting
+    /// each page read now to it.
+    pub fn run_resumed(
+        &self,
+        counters: &PageCounters,
+        progress: &mut dyn FnMut(usize, usize),
+        resume: Option<&Resume<'_>>,
+    ) -> Result<DocumentResult, ApiError> {
+        let empty = BTreeMap::new();
+        let done = match resume {
+            Some(resume) if self.pdf.is_none() => resume.done,
+            _ => &empty,
+        };
+        let work = |(index, task): (usize, PageTask)| {
+            let fresh = !matches!(task, PageTask::Done(_));
+            let output = self.read_page(task, counters)?;
+            if let Some(resume) = resume.filter(|_| fresh) {
+                (resume.on_page)(index, &output.0);
+            }
+            Ok(output)
+        };
         // Pages read on borrowed workers may finish after the last one was
         // handed out: the final count is reported once all are in.
         let mut reported = 0;
@@ -120,7 +155,11 @@ impl DocumentJob<'_> {
             reported = done;
             progress(done, total);
         };
-        let read = if self.is_pdf { self.read_pdf(&work, &mut report)? } else { self.read_image(&work, &mut report)? };
+        let read = if self.is_pdf {
+            self.read_pdf(&work, &mut report, done)?
+        } else {
+            self.read_image(&work, &mut report, done)?
+        };
         if reported < read.len() {
             progress(read.len(), read.len());
         }
@@ -141,6 +180,7 @@ impl DocumentJob<'_> {
         &self,
         work: &PageWork<'_>,
         progress: &mut dyn FnMut(usize, usize),
+        done: &BTreeMap<usize, PageResult>,
     ) -> Result<Vec<PageOutput>, ApiError> {
         let total = count_pages(self.bytes)?;
         // A JPEG shown as stored goes into the PDF byte for byte.
@@ -150,9 +190,13 @@ impl DocumentJob<'_> {
         read_side_by_side(total.saturating_sub(1), work, |dispatcher| {
             // A failure of our own is kept here and stops decoding.
             let mut failure = None;
-            let decoded = for_each_page(self.bytes, &self.engine.config().decode, |_, page| {
+            let decoded = for_each_page(self.bytes, &self.engine.config().decode, |index, page| {
                 let source = if passthrough { PdfSource::Jpeg(self.bytes.to_vec()) } else { PdfSource::Pixels(None) };
-                if let Err(e) = dispatcher.submit(PageTask::Ocr { pixels: page.into_owned(), source }) {
+                let task = match done.get(&index) {
+                    Some(result) => PageTask::Done(result.clone()),
+                    None => PageTask::Ocr { pixels: page.into_owned(), source },
+                };
+                if let Err(e) = dispatcher.submit((index, task)) {
                     failure = Some(e);
                     return Err(ocr_engine::EngineError::Cancelled);
                 }
@@ -173,6 +217,7 @@ impl DocumentJob<'_> {
         &self,
         work: &PageWork<'_>,
         progress: &mut dyn FnMut(usize, usize),
+        done: &BTreeMap<usize, PageResult>,
     ) -> Result<Vec<PageOutput>, ApiError> {
         let decode = &self.engine.config().decode;
         let limits = ReadLimits {
@@ -192,6 +237,11 @@ impl DocumentJob<'_> {
             // One page at a time: read (rendered or decoded), handed out, dropped once read.
             for number in 1..=total {
                 cancel.check()?;
+                if let Some(result) = done.get(&(number - 1)) {
+                    dispatcher.submit((number - 1, PageTask::Done(result.clone())))?;
+                    progress(dispatcher.done(), total);
+                    continue;
+                }
                 let task = match reader.read_page(number, cancel.flag()).map_err(pdf_error)? {
                     InputPage::Text { width_pt, height_pt, lines } => {
                         let result = text_page(width_pt, height_pt, &lines);
@@ -216,7 +266,7 @@ impl DocumentJob<'_> {
                         PageTask::Ocr { pixels, source: PdfSource::Pixels(Some(dpi)) }
                     }
                 };
-                dispatcher.submit(task)?;
+                dispatcher.submit((number - 1, task))?;
                 progress(dispatcher.done(), total);
             }
             Ok(())
@@ -227,6 +277,7 @@ impl DocumentJob<'_> {
     /// thread): OCR, and the searchable PDF's page when one is asked for.
     fn read_page(&self, task: PageTask, counters: &PageCounters) -> Result<PageOutput, ApiError> {
         let (pixels, source) = match task {
+            PageTask::Done(result) => return Ok((result, None)),
             PageTask::Text(result, pdf_page) => {
                 counters.text_pages.fetch_add(1, Ordering::Relaxed);
                 return Ok((result, pdf_page));
@@ -253,11 +304,13 @@ impl DocumentJob<'_> {
 /// One page's result and, when a searchable PDF is asked for, its PDF page.
 type PageOutput = (PageResult, Option<PdfPage>);
 
-/// Reads one handed-out page.
-type PageWork<'a> = dyn Fn(PageTask) -> Result<PageOutput, ApiError> + Sync + 'a;
+/// Reads one handed-out page (its index from 0, and the page).
+type PageWork<'a> = dyn Fn((usize, PageTask)) -> Result<PageOutput, ApiError> + Sync + 'a;
 
 /// A page ready to be read.
 enum PageTask {
+    /// A page an earlier attempt read: its result, no OCR (no searchable PDF).
+    Done(PageResult),
     /// A born-digital page: its own text (and rendered PDF page), no OCR.
     Text(PageResult, Option<PdfPage>),
     /// Pixels to OCR, and where its searchable-PDF picture comes from.

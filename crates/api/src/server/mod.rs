@@ -27,7 +27,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 pub use address::{classify, AddressClass};
 pub use auth::{key_from_head, Caller, Gatekeeper};
-pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, PDF_DPI};
+pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, Resume, PDF_DPI};
 pub use error::ApiError;
 pub use fetch::{checked_address, fetch, is_allowed, FetchPolicy};
 pub use input::{decode_base64_image, quoted, read_request, read_uploads, FieldLimits, RawRequest, Upload};

@@ -259,7 +259,17 @@ impl Store {
         .bind(now)
         .execute(self.pool())
         .await?;
-        Ok(done.rows_affected() == 1)
+        let finished = done.rows_affected() == 1;
+        if finished {
+            self.forget_job_pages(id).await?;
+        }
+        Ok(finished)
+    }
+
+    /// Deletes a finished job's stored pages.
+    async fn forget_job_pages(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM job_pages WHERE job_id = $1").bind(id).execute(self.pool()).await?;
+        Ok(())
     }
 
     /// Gives a claimed job back at `now` after a passing failure (the
@@ -289,7 +299,11 @@ impl Store {
         .bind(now)
         .execute(self.pool())
         .await?;
-        Ok(done.rows_affected() == 1)
+        let failed = done.rows_affected() == 1;
+        if failed {
+            self.forget_job_pages(id).await?;
+        }
+        Ok(failed)
     }
 
     /// Claims the oldest webhook delivery due at `now`, holding it until
@@ -343,6 +357,45 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Stores the result (JSON) of page `page` (from 0) read by `attempt`
+    /// of job `id`; `false` when that attempt no longer holds the job.
+    pub async fn save_job_page(&self, id: &str, attempt: i64, page: i64, result: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO job_pages (job_id, page, result)
+             SELECT $1, $3, $4 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempt = $2 AND state = 'running')
+             ON CONFLICT (job_id, page) DO NOTHING",
+        )
+        .bind(id)
+        .bind(attempt)
+        .bind(page)
+        .bind(result)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The pages of job `id` that earlier attempts read: (page from 0, result JSON).
+    pub async fn job_pages(&self, id: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query("SELECT page, result FROM job_pages WHERE job_id = $1 ORDER BY page")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("page")?, row.try_get("result")?))).collect()
+    }
+
+    /// Deletes the stored pages of jobs that are no longer queued or
+    /// running (a finished job's pages are deleted when it finishes; this
+    /// catches jobs failed as abandoned, or finished by a worker that died
+    /// before deleting them); returns how many went.
+    pub async fn delete_orphan_job_pages(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM job_pages WHERE job_id NOT IN (SELECT id FROM jobs WHERE state IN ('queued', 'running'))",
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Deletes at most `limit` jobs that finished (done or failed) at or

@@ -116,12 +116,14 @@ impl Store {
                 (2, "pdf links", include_str!("../../../../migrations/postgres/0002_pdf_links.sql")),
                 (3, "jobs", include_str!("../../../../migrations/postgres/0003_jobs.sql")),
                 (4, "job retention", include_str!("../../../../migrations/postgres/0004_job_retention.sql")),
+                (5, "job pages", include_str!("../../../../migrations/postgres/0005_job_pages.sql")),
             ],
             Backend::Sqlite => &[
                 (1, "keys tiers usage", include_str!("../../../../migrations/sqlite/0001_keys_tiers_usage.sql")),
                 (2, "pdf links", include_str!("../../../../migrations/sqlite/0002_pdf_links.sql")),
                 (3, "jobs", include_str!("../../../../migrations/sqlite/0003_jobs.sql")),
                 (4, "job retention", include_str!("../../../../migrations/sqlite/0004_job_retention.sql")),
+                (5, "job pages", include_str!("../../../../migrations/sqlite/0005_job_pages.sql")),
             ],
         };
         let migrations = files
