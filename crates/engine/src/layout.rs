@@ -149,7 +149,8 @@ fn split_words<'a>(
 ) -> Vec<Vec<&'a RecognizedChar>> {
     let pitch = typical_pitch(chars);
     let has_contrast = blank.iter().any(|&b| b);
-    let ink = ink_centres(chars, blank);
+    let found = ink_centres(chars, blank);
+    let ink: Vec<f32> = found.iter().zip(chars).map(|(i, c)| i.unwrap_or((c.x0 + c.x1) / 2.0)).collect();
     let ink_pitch = typical_distance(chars, &ink);
     let mut words: Vec<Vec<&RecognizedChar>> = Vec::new();
     let mut current: Vec<&RecognizedChar> = Vec::new();
@@ -174,9 +175,13 @@ fn split_words<'a>(
             if breaks && joins_one_token(before_prev, prev, c, next) {
                 // Inside what reads as one token, white space alone is no
                 // evidence: the two glyphs' ink must also stand further apart
-                // than the line's usual pitch (a space's worth).
+                // than the line's usual pitch (a space's worth). A glyph
+                // printed too faint to count as ink (faded thermal print)
+                // leaves its own place blank, and its position is only the
+                // recogniser's (8 px steps): no evidence of a space either.
+                let faint = has_contrast && (found[k].is_none() || found[previous_index].is_none());
                 let distance = ink[k] - ink[previous_index];
-                breaks = ink_pitch.is_none_or(|p| distance >= params.word_gap_joined * p);
+                breaks = !faint && ink_pitch.is_none_or(|p| distance >= params.word_gap_joined * p);
             }
             if breaks {
                 words.push(std::mem::take(&mut current));
@@ -194,9 +199,9 @@ fn split_words<'a>(
 /// The centre of each character's ink, in crop pixels: the middle of the
 /// ink runs (maximal runs of non-blank columns) whose middles fall between
 /// the midpoints to its neighbours' CTC positions. CTC positions come in
-/// whole time steps (8 crop pixels); the ink is exact to the pixel. Falls
-/// back to the CTC centre where no ink is found.
-fn ink_centres(chars: &[RecognizedChar], blank: &[bool]) -> Vec<f32> {
+/// whole time steps (8 crop pixels); the ink is exact to the pixel. `None`
+/// where no ink is found (a glyph too faint, or no contrast at all).
+fn ink_centres(chars: &[RecognizedChar], blank: &[bool]) -> Vec<Option<f32>> {
     let ctc: Vec<f32> = chars.iter().map(|c| (c.x0 + c.x1) / 2.0).collect();
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
@@ -219,11 +224,7 @@ fn ink_centres(chars: &[RecognizedChar], blank: &[bool]) -> Vec<f32> {
                 mid >= lo && mid < hi
             });
             let (first, last) = mine.fold((usize::MAX, 0), |(f, l), &(a, b)| (f.min(a), l.max(b)));
-            if first == usize::MAX {
-                ctc[k]
-            } else {
-                (first + last) as f32 / 2.0
-            }
+            (first != usize::MAX).then(|| (first + last) as f32 / 2.0)
         })
         .collect()
 }
@@ -433,6 +434,22 @@ mod tests {
         assert_eq!(split("i.e.", &abbreviation), vec!["i.e."]);
         // Two pitches apart it is a separate token ("TOTAL :").
         assert_eq!(split("ABC:", &[20.0, 44.0, 68.0, 116.0]), vec!["ABC", ":"]);
+    }
+
+    #[test]
+    fn a_faded_digit_does_not_split_its_number() {
+        // "7937" in monospaced print (pitch 24) with the "7" printed too
+        // faint to count as ink: its place is blank, and its recogniser
+        // position (whole 8 px steps) is 6 px off its true centre (92), so
+        // the "7" and the "9" seem 1.25 pitches apart.
+        let chars = chars_at("7937", &[86.0, 116.0, 140.0, 164.0]);
+        let mut blank = ink_of("7937", &[92.0, 116.0, 140.0, 164.0], 400);
+        blank[80..=104].iter_mut().for_each(|b| *b = true);
+        let words: Vec<usize> =
+            split_words(&chars, &blank, 48.0, &LayoutParams::default()).iter().map(Vec::len).collect();
+        assert_eq!(words, vec![4]);
+        // Inked, the same "7" is found where it stands.
+        assert_eq!(split("7937", &[92.0, 116.0, 140.0, 164.0]), vec!["7937"]);
     }
 
     #[test]
