@@ -147,6 +147,24 @@ fn wait_for(
     }
 }
 
+/// POSTs `input` to `/parse/image` on `engine`: whether the answer carried
+/// text (`OCRExitCode` 1), and the seconds it took.
+fn send(client: &reqwest::blocking::Client, base: &str, key: &str, input: &Input, engine: u8) -> (bool, f64) {
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("apikey", key.to_string())
+        .text("OCREngine", engine.to_string())
+        .part("file", reqwest::blocking::multipart::Part::bytes(input.bytes.clone()).file_name(input.name.clone()));
+    let sent = Instant::now();
+    let ok = client
+        .post(format!("{base}/parse/image"))
+        .multipart(form)
+        .send()
+        .and_then(|r| r.json::<serde_json::Value>())
+        .map(|v| v["OCRExitCode"] == 1)
+        .unwrap_or(false);
+    (ok, sent.elapsed().as_secs_f64())
+}
+
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     values[((values.len() as f64 - 1.0) * p).round() as usize]
@@ -216,22 +234,7 @@ fn main() -> Result<(), BoxError> {
                 }
                 let input = &mix[i % mix.len()];
                 let engine = 1 + (i % 3) as u8;
-                let form = reqwest::blocking::multipart::Form::new()
-                    .text("apikey", key.clone())
-                    .text("OCREngine", engine.to_string())
-                    .part(
-                        "file",
-                        reqwest::blocking::multipart::Part::bytes(input.bytes.clone()).file_name(input.name.clone()),
-                    );
-                let sent = Instant::now();
-                let ok = client
-                    .post(format!("{base}/parse/image"))
-                    .multipart(form)
-                    .send()
-                    .and_then(|r| r.json::<serde_json::Value>())
-                    .map(|v| v["OCRExitCode"] == 1)
-                    .unwrap_or(false);
-                let seconds = sent.elapsed().as_secs_f64();
+                let (ok, seconds) = send(&client, &base, &key, input, engine);
                 if !ok {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
@@ -258,26 +261,11 @@ fn main() -> Result<(), BoxError> {
                 for _ in 0..at_once {
                     s.spawn(|| {
                         for _ in 0..rounds {
-                            let form = reqwest::blocking::multipart::Form::new()
-                                .text("apikey", key.clone())
-                                .text("OCREngine", "1")
-                                .part(
-                                    "file",
-                                    reqwest::blocking::multipart::Part::bytes(input.bytes.clone())
-                                        .file_name(input.name.clone()),
-                                );
-                            let sent = Instant::now();
-                            let ok = client
-                                .post(format!("{base}/parse/image"))
-                                .multipart(form)
-                                .send()
-                                .and_then(|r| r.json::<serde_json::Value>())
-                                .map(|v| v["OCRExitCode"] == 1)
-                                .unwrap_or(false);
+                            let (ok, seconds) = send(&client, &base, &key, input, 1);
                             if !ok {
                                 failures.fetch_add(1, Ordering::Relaxed);
                             }
-                            times.lock().map(|mut t| t.push(sent.elapsed().as_secs_f64())).ok();
+                            times.lock().map(|mut t| t.push(seconds)).ok();
                         }
                     });
                 }

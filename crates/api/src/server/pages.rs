@@ -161,6 +161,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::server::pool::occupy_one_worker;
     use crate::server::OcrPool;
 
     /// Reads `pages` pages of 30 ms each in a job of `pool`; returns the
@@ -196,21 +197,7 @@ mod tests {
     fn a_busy_pool_lends_no_worker() {
         actix_web::rt::System::new().block_on(async {
             let pool = OcrPool::new(2, 1, Duration::from_secs(30));
-            let (started_tx, started_rx) = std::sync::mpsc::channel();
-            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-            let other = pool.clone();
-            let long = actix_web::rt::spawn(async move {
-                other
-                    .run(move || {
-                        let _ = started_tx.send(());
-                        let _ = release_rx.recv();
-                        Ok(())
-                    })
-                    .await
-            });
-            while started_rx.try_recv().is_err() {
-                actix_web::rt::time::sleep(Duration::from_millis(5)).await;
-            }
+            let (release_tx, long) = occupy_one_worker(&pool).await;
             let read = read_in_job(&pool, 6).await;
             let threads: BTreeSet<&str> = read.iter().map(|r| r.1.as_str()).collect();
             assert_eq!(threads.len(), 1, "{read:?}");

@@ -258,6 +258,30 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Occupies one worker of `pool` with a job that runs until the returned
+/// sender sends (or is dropped); returns once the job runs.
+#[cfg(test)]
+pub(crate) async fn occupy_one_worker(
+    pool: &OcrPool,
+) -> (std::sync::mpsc::Sender<()>, actix_web::rt::task::JoinHandle<Result<(), ApiError>>) {
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let running = pool.clone();
+    let job = actix_web::rt::spawn(async move {
+        running
+            .run(move || {
+                let _ = started_tx.send(());
+                let _ = release_rx.recv();
+                Ok(())
+            })
+            .await
+    });
+    while started_rx.try_recv().is_err() {
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    (release_tx, job)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,21 +294,7 @@ mod tests {
             let pool = OcrPool::new(1, 0, Duration::from_secs(30));
             assert!(pool.check_room(Stage::BeforeBody).is_ok());
             assert!(pool.check_room(Stage::BeforeBody).is_ok(), "checking takes no place");
-            let (started_tx, started_rx) = std::sync::mpsc::channel();
-            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-            let running = pool.clone();
-            let job = actix_web::rt::spawn(async move {
-                running
-                    .run(move || {
-                        let _ = started_tx.send(());
-                        let _ = release_rx.recv();
-                        Ok(())
-                    })
-                    .await
-            });
-            while started_rx.try_recv().is_err() {
-                actix_web::rt::time::sleep(Duration::from_millis(5)).await;
-            }
+            let (release_tx, job) = occupy_one_worker(&pool).await;
             assert!(matches!(pool.check_room(Stage::BeforeBody), Err(ApiError::Busy)));
             assert!(matches!(pool.check_room(Stage::AfterBody), Err(ApiError::Busy)));
             assert!(matches!(pool.run(|| Ok(())).await, Err(ApiError::Busy)));
