@@ -251,19 +251,6 @@ fn a_job_gives_the_parse_result_and_a_signed_webhook_and_private_callbacks_are_r
     assert!(server.log_has("job finished"));
 }
 
-/// Three receipts as one three-page TIFF (several seconds of OCR).
-fn three_page_tiff() -> Vec<u8> {
-    let mut tiff = std::io::Cursor::new(Vec::new());
-    let mut encoder = tiff::encoder::TiffEncoder::new(&mut tiff).unwrap();
-    for receipt in ["505", "506", "507"] {
-        let jpeg = std::fs::read(data(&format!("receipts/{receipt}.jpg"))).unwrap();
-        let page = ocr_engine::decode_image(&jpeg, &Default::default()).unwrap().remove(0);
-        let gray: Vec<u8> = page.pixels().map(|p| p.0[1]).collect();
-        encoder.write_image::<tiff::encoder::colortype::Gray8>(page.width(), page.height(), &gray).unwrap();
-    }
-    tiff.into_inner()
-}
-
 #[test]
 fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
     let db = TestDb::new(Backend::Postgres);
@@ -271,7 +258,7 @@ fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
     let receiver = Receiver::start(0);
     let first = Instance::start("first", &db);
     let fields = [("callbackUrl", receiver.url.as_str())];
-    let (code, accepted) = submit(&first.base, &key, three_page_tiff(), "three.tif", &fields);
+    let (code, accepted) = submit(&first.base, &key, common::three_receipt_tiff(), "three.tif", &fields);
     assert_eq!(code, 202, "{accepted}");
     let id = accepted["JobId"].as_str().unwrap().to_string();
     // Killed while reading the document.
@@ -324,7 +311,7 @@ fn a_job_whose_instance_is_killed_is_finished_by_another_and_delivered_once() {
     let whole: Value = client()
         .post(format!("{}/parse/image", second.base))
         .header("apikey", &key)
-        .multipart(form(three_page_tiff(), "three.tif", &[]))
+        .multipart(form(common::three_receipt_tiff(), "three.tif", &[]))
         .send()
         .unwrap()
         .json()

@@ -187,20 +187,11 @@ fn multi_page_tiff_and_pdf_inputs_give_multi_page_searchable_pdfs() {
     let db = TestDb::new(Backend::Sqlite);
     let base = start(db.settings(), None);
     let scratch = Scratch::new("multipage");
-    let mut tiff = std::io::Cursor::new(Vec::new());
-    {
-        let mut encoder = tiff::encoder::TiffEncoder::new(&mut tiff).unwrap();
-        for receipt in ["505", "506", "507"] {
-            let jpeg = std::fs::read(data(&format!("receipts/{receipt}.jpg"))).unwrap();
-            let page = ocr_engine::decode_image(&jpeg, &Default::default()).unwrap().remove(0);
-            let gray: Vec<u8> = page.pixels().map(|p| p.0[1]).collect();
-            encoder.write_image::<tiff::encoder::colortype::Gray8>(page.width(), page.height(), &gray).unwrap();
-        }
-    }
+    let tiff = common::three_receipt_tiff();
     let store = db.store();
     let pro_pdf = common::block_on(store.create_key("pro_pdf", "pdf")).unwrap().secret;
     let fields = [("isCreateSearchablePdf", "true"), ("isSearchablePdfHideTextLayer", "true")];
-    let v = post(&base, &pro_pdf, tiff.into_inner(), "three.tif", &fields);
+    let v = post(&base, &pro_pdf, tiff, "three.tif", &fields);
     assert_eq!(v["ParsedResults"].as_array().unwrap().len(), 3, "{v}");
     let (_, pdf) = download(v["SearchablePDFURL"].as_str().unwrap());
     let report = run_pdfcheck(&scratch.0, &pdf, &expected_words(&v), &["--mode", "hidden", "--pages", "3"]);

@@ -50,6 +50,19 @@ pub fn invoice_page() -> ocr_pdf::PdfPage {
     ocr_pdf::PdfPage { image: ocr_pdf::PageImage::gray(1200, 600, vec![255; 1200 * 600]).unwrap(), lines }
 }
 
+/// Receipts 505, 506 and 507 as one three-page grayscale TIFF (several seconds of OCR).
+pub fn three_receipt_tiff() -> Vec<u8> {
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    let mut encoder = tiff::encoder::TiffEncoder::new(&mut tiff).unwrap();
+    for receipt in ["505", "506", "507"] {
+        let jpeg = std::fs::read(data(&format!("receipts/{receipt}.jpg"))).unwrap();
+        let page = ocr_engine::decode_image(&jpeg, &Default::default()).unwrap().remove(0);
+        let gray: Vec<u8> = page.pixels().map(|p| p.0[1]).collect();
+        encoder.write_image::<tiff::encoder::colortype::Gray8>(page.width(), page.height(), &gray).unwrap();
+    }
+    tiff.into_inner()
+}
+
 /// The models directory.
 pub fn models_dir() -> PathBuf {
     std::env::var_os("OCR_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models"))
