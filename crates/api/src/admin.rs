@@ -170,12 +170,18 @@ pub fn run_usage(args: &UsageArgs, out: &mut dyn Write) -> Result<(), CliError> 
     block_on(async {
         let store = open(&args.config).await?;
         let rows = store.usage(args.key_id.as_deref()).await.map_err(admin)?;
-        writeln!(out, "{:<16} {:<8} {:>10} {:>10} {:>14}", "key", "month", "requests", "pages", "bytes").map_err(io)?;
+        let header = ["key", "month", "requests", "in flight", "pages", "bytes"];
+        writeln!(
+            out,
+            "{:<16} {:<8} {:>10} {:>10} {:>10} {:>14}",
+            header[0], header[1], header[2], header[3], header[4], header[5]
+        )
+        .map_err(io)?;
         for row in rows {
             writeln!(
                 out,
-                "{:<16} {:<8} {:>10} {:>10} {:>14}",
-                row.key_id, row.month, row.requests, row.pages, row.bytes
+                "{:<16} {:<8} {:>10} {:>10} {:>10} {:>14}",
+                row.key_id, row.month, row.requests, row.reserved, row.pages, row.bytes
             )
             .map_err(io)?;
         }

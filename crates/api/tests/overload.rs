@@ -146,7 +146,8 @@ fn answer_to_unfinished_upload(base: &str, head: &str, start: &[u8]) -> (String,
 fn a_full_pool_refuses_before_the_body_is_read() {
     let db = TestDb::new(Backend::Sqlite);
     let settings = Settings { workers: 1, queue: 0, timeout: Duration::from_secs(300), ..db.settings() };
-    let key = common::block_on(db.store().create_key("pro_pdf", "overload")).unwrap().secret;
+    let created = common::block_on(db.store().create_key("pro_pdf", "overload")).unwrap();
+    let (key, key_id) = (created.secret, created.key.id);
     let engines = load_engines(&common::models_dir(), &settings.model_sets[..1]).unwrap();
     let base = start(settings, Some(engines));
     let address = base.trim_start_matches("http://").to_string();
@@ -210,6 +211,13 @@ fn a_full_pool_refuses_before_the_body_is_read() {
         assert!(gone.elapsed() < Duration::from_secs(20), "the abandoned job still runs");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Never answered, so not counted: its hold on the quota is given back.
+    let usage = || common::block_on(db.store().usage(Some(&key_id))).unwrap()[0].clone();
+    while usage().reserved != 0 {
+        assert!(gone.elapsed() < Duration::from_secs(20), "the abandoned request still holds quota");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(usage().requests, 0, "a request whose client went away is not counted");
     let image = std::fs::read(data("lines/book_1113_010043.png")).unwrap();
     let (status, v, _) = post(&base, image);
     assert_eq!((status, v["OCRExitCode"].as_i64()), (200, Some(1)), "served once the worker is free: {v}");

@@ -287,7 +287,7 @@ pub async fn crash(spec: &ServerSpec, inputs: Arc<Inputs>, options: &Options) ->
     let cut_off = outcomes.iter().filter(|o| o.status == 0).count();
     let other = outcomes.len() + links.len() - served - cut_off;
     let second = spec.start()?;
-    let (requests, pages, records) = counters(spec).await?;
+    let (requests, pages, reserved, records) = counters(spec).await?;
     let files = files_ending(&spec.pdf_dir(), ".pdf");
     let orphans = files
         .iter()
@@ -310,12 +310,11 @@ pub async fn crash(spec: &ServerSpec, inputs: Arc<Inputs>, options: &Options) ->
         load_average()
     );
     println!("  answered 200 with text before the kill: {served} (5 of them before the load); cut off in flight: {cut_off}; other answers: {other}");
-    println!("  usage after restart: {requests} requests (counted when admitted), {pages} pages (counted once read)");
     println!(
-        "  pages - answered = {} (requests read but cut off before their answer), requests - answered = {}",
-        pages - served as i64,
-        requests - served as i64
+        "  usage after restart: {requests} requests and {pages} pages (counted with the answer); {reserved} \
+         reservations of requests cut off (quota held until they expire)"
     );
+    println!("  requests - answered = {}, pages - answered = {}", requests - served as i64, pages - served as i64);
     println!(
         "  PDF files: {} stored, {} link records, {orphans} files without a record; partial files: \
          {partial_after_kill} right after the kill, {partial_after_restart} after the restart",
@@ -327,12 +326,13 @@ pub async fn crash(spec: &ServerSpec, inputs: Arc<Inputs>, options: &Options) ->
     Ok(())
 }
 
-/// Requests and pages in the usage table, and the ids of PDF link records.
-async fn counters(spec: &ServerSpec) -> Result<(i64, i64, Vec<String>), String> {
+/// Requests, pages and reservations in the usage table, and the ids of PDF link records.
+async fn counters(spec: &ServerSpec) -> Result<(i64, i64, i64, Vec<String>), String> {
     let store = ocr_api::store::Store::connect(&spec.database_url(), 1).await.map_err(|e| e.to_string())?;
     let rows = store.usage(None).await.map_err(|e| e.to_string())?;
     let db = sqlx::SqlitePool::connect(&spec.database_url()).await.map_err(|e| e.to_string())?;
     let records: Vec<String> =
         sqlx::query_scalar("SELECT id FROM pdf_links").fetch_all(&db).await.map_err(|e| e.to_string())?;
-    Ok((rows.iter().map(|r| r.requests).sum(), rows.iter().map(|r| r.pages).sum(), records))
+    let sum = |field: fn(&ocr_api::store::UsageRow) -> i64| rows.iter().map(field).sum();
+    Ok((sum(|r| r.requests), sum(|r| r.pages), sum(|r| r.reserved), records))
 }

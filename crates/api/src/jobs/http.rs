@@ -95,7 +95,7 @@ async fn accept(
     }
     // Refused before it is counted: a language or engine this server lacks.
     state.select(params.engine, &params.language)?;
-    gate.admit(&caller, gate.client_ip(req), unix_now()).await?;
+    let admission = gate.admit(&caller, gate.client_ip(req), unix_now()).await?;
     let info = req.connection_info().clone();
     let keep = |name: &str| !name.eq_ignore_ascii_case("apikey") && !name.eq_ignore_ascii_case("base64image");
     let stored = StoredParams {
@@ -112,7 +112,11 @@ async fn accept(
         callback_url,
         max_attempts: settings.max_attempts,
     };
-    gate.store().insert_job(&job, unix_now()).await.map_err(ApiError::Store)
+    let accepted = gate.store().insert_job(&job, unix_now()).await.map_err(ApiError::Store)?;
+    // The acceptance is the request's answer: it counts now; the worker adds
+    // the pages and bytes it reads (a job that was never stored is not counted).
+    admission.settle(0, 0).await;
+    Ok(accepted)
 }
 
 /// A callback URL passes the checks a `url` input passes (scheme, port,

@@ -1,18 +1,20 @@
 //! Who is asking, and may they: API key -> tier, then the burst limit
 //! (in-process), the per-IP daily limit and the monthly quota (both counted
 //! atomically in the database, shared by every instance). All of it runs
-//! before any OCR work.
+//! before any OCR work. An admitted request holds a reservation on the
+//! quota ([`Admission`]) until its answer settles it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::ApiError;
-use crate::store::{civil_date, ApiKey, CountOutcome, Store, Tier};
+use crate::store::{civil_date, ApiKey, CountOutcome, Reservation, Store, Tier};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -33,6 +35,41 @@ pub struct Gatekeeper {
     hard_cap_bytes: u64,
     in_progress: Arc<Mutex<HashMap<String, usize>>>,
     max_concurrent: usize,
+    reservation_lifetime: Duration,
+}
+
+/// An admitted request's hold on its key's monthly quota. [`Admission::settle`]
+/// counts the answered request; dropped unsettled (the client went away),
+/// it gives the quota back in the background; lost in a crash, it expires.
+pub struct Admission {
+    store: Store,
+    reservation: Option<Reservation>,
+}
+
+impl Admission {
+    /// Counts the answered request with the pages and input bytes it read.
+    /// A failed write is logged: the answer must not be lost for a statistic.
+    pub async fn settle(mut self, pages: usize, bytes: usize) {
+        let Some(reservation) = self.reservation.take() else { return };
+        if let Err(e) = self.store.settle_reservation(&reservation, pages as i64, bytes as i64).await {
+            tracing::error!(error = %e, key = %reservation.key_id, "recording usage failed");
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let Some(reservation) = self.reservation.take() else { return };
+        // Without a runtime (shutting down) the sweep releases it on expiry.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = self.store.clone();
+            runtime.spawn(async move {
+                if let Err(e) = store.release_reservation(&reservation).await {
+                    tracing::warn!(error = %e, key = %reservation.key_id, "releasing a reservation failed");
+                }
+            });
+        }
+    }
 }
 
 /// A request in progress for a key; dropping it ends the request's turn.
@@ -73,7 +110,31 @@ impl Gatekeeper {
             hard_cap_bytes,
             in_progress: Arc::new(Mutex::new(HashMap::new())),
             max_concurrent: 0,
+            reservation_lifetime: Duration::from_secs(300),
         }
+    }
+
+    /// How long an admitted request may hold quota before it counts as lost
+    /// (its instance died): longer than any request can take.
+    pub fn with_reservation_lifetime(mut self, lifetime: Duration) -> Self {
+        self.reservation_lifetime = lifetime;
+        self
+    }
+
+    /// Releases, every `interval`, the reservations of requests whose
+    /// instance died before answering them (any instance may do it).
+    pub fn spawn_reservation_sweeper(&self, interval: Duration) {
+        let store = self.store.clone();
+        actix_web::rt::spawn(async move {
+            loop {
+                match store.release_expired_reservations(crate::store::unix_now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(released = n, "released the quota of requests never answered"),
+                    Err(e) => tracing::warn!(error = %e, "releasing expired reservations failed"),
+                }
+                actix_web::rt::time::sleep(interval).await;
+            }
+        });
     }
 
     /// Limits each key to `max` requests in progress at once (0 = unlimited).
@@ -122,8 +183,9 @@ impl Gatekeeper {
         }
     }
 
-    /// Admits one request: burst limit, per-IP daily limit, monthly quota.
-    pub async fn admit(&self, caller: &Caller, client_ip: IpAddr, now: i64) -> Result<(), ApiError> {
+    /// Admits one request: burst limit, per-IP daily limit, monthly quota
+    /// (a reservation, settled when the request is answered).
+    pub async fn admit(&self, caller: &Caller, client_ip: IpAddr, now: i64) -> Result<Admission, ApiError> {
         if self.burst.check_key(&caller.key.id).is_err() {
             return Err(ApiError::RateLimited { max: u64::from(self.burst_per_second), seconds: 1 });
         }
@@ -138,15 +200,14 @@ impl Gatekeeper {
                 return Err(ApiError::RateLimited { max: tier.ip_daily_requests as u64, seconds: 86_400 });
             }
         }
-        let counted = self
+        let expires_at = now + self.reservation_lifetime.as_secs() as i64;
+        let reservation = self
             .store
-            .count_monthly_request(&caller.key.id, tier.monthly_requests, now)
+            .reserve_monthly_request(&caller.key.id, tier.monthly_requests, now, expires_at)
             .await
-            .map_err(ApiError::Store)?;
-        if counted == CountOutcome::LimitReached {
-            return Err(ApiError::MonthlyQuota { max: tier.monthly_requests, resets: next_month(now) });
-        }
-        Ok(())
+            .map_err(ApiError::Store)?
+            .ok_or(ApiError::MonthlyQuota { max: tier.monthly_requests, resets: next_month(now) })?;
+        Ok(Admission { store: self.store.clone(), reservation: Some(reservation) })
     }
 
     /// The client's address: the socket peer, or, when the peer is a trusted

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use ocr_engine::decode::count_pages;
 use ocr_engine::RecognizeOptions;
 
-use super::auth::key_from_head;
+use super::auth::{key_from_head, Caller};
 use super::document::{DocumentJob, PageReader};
 use super::error::ApiError;
 use super::input::{read_uploads, Upload};
@@ -100,18 +100,32 @@ async fn handle(
         (None, Some(secret)) => gate.authenticate(secret).await?,
         (None, None) => return Err(ApiError::MissingKey.into()),
     };
-    let now = unix_now();
     let _turn = gate.enter(&caller)?;
     // Not counted against the quota when the pool filled during the upload.
     state.pool.check_room(Stage::AfterBody)?;
-    gate.admit(&caller, gate.client_ip(req), now).await?;
-    if raw.uploads.is_empty() {
+    let admission = gate.admit(&caller, gate.client_ip(req), unix_now()).await?;
+    // Every answer from here on counts (errors too), as on /parse/image.
+    let answered = read_admitted(raw.uploads, &params, &caller, state).await;
+    let (pages, bytes) = answered.as_ref().map_or((0, 0), |(_, pages, bytes)| (*pages, *bytes));
+    admission.settle(pages, bytes).await;
+    Ok((params, answered?.0))
+}
+
+/// Reads every page of every file of an admitted request on the worker
+/// pool; returns the files' results, the pages read and the input bytes.
+async fn read_admitted(
+    uploads: Vec<Upload>,
+    params: &DoctrParams,
+    caller: &Caller,
+    state: &AppState,
+) -> Result<(Vec<FileResult>, usize, usize), DoctrError> {
+    if uploads.is_empty() {
         return Err(DoctrError::NoFiles);
     }
-    let reader = reader_for(state, &params)?;
-    let options = options_for(&params);
-    let mut files = Vec::with_capacity(raw.uploads.len());
-    for Upload { name, bytes } in raw.uploads {
+    let reader = reader_for(state, params)?;
+    let options = options_for(params);
+    let mut files = Vec::with_capacity(uploads.len());
+    for Upload { name, bytes } in uploads {
         let is_pdf = input_is_pdf(&bytes, None)?;
         let bytes = Arc::new(bytes);
         let counted = bytes.clone();
@@ -126,7 +140,7 @@ async fn handle(
         }
         files.push((name, bytes, is_pdf, count));
     }
-    let input_bytes: i64 = files.iter().map(|(_, b, ..)| b.len() as i64).sum();
+    let input_bytes: usize = files.iter().map(|(_, b, ..)| b.len()).sum();
     let counters = state.counters.clone();
     let results = state
         .pool
@@ -148,10 +162,7 @@ async fn handle(
         })
         .await?;
     let read: usize = results.iter().map(|f| f.pages.len()).sum();
-    if let Err(e) = gate.store().record_work(&caller.key.id, read as i64, input_bytes, now).await {
-        tracing::error!(error = %e, key = %caller.key.id, "recording usage failed");
-    }
-    Ok((params, results))
+    Ok((results, read, input_bytes))
 }
 
 /// What reads the pages: one installed model set, or one set's detector

@@ -247,13 +247,17 @@ impl Application {
                 settings.trusted_proxies.clone(),
                 settings.max_upload_bytes,
             )
-            .with_concurrency_limit(settings.max_concurrent_per_key),
+            .with_concurrency_limit(settings.max_concurrent_per_key)
+            // No request outlives its OCR time, a url fetch and a margin for
+            // its upload to storage: a reservation older than that is lost.
+            .with_reservation_lifetime(settings.timeout + settings.fetch_policy.timeout + Duration::from_secs(120)),
             plans_ready: Arc::new(AtomicBool::new(!settings.prepare_plans)),
             fetch_policy: settings.fetch_policy.clone(),
             field_limits: settings.field_limits,
             body_timeout: settings.body_timeout,
             upload_memory: UploadMemory::new(settings.upload_memory_bytes),
         };
+        state.gate.spawn_reservation_sweeper(Duration::from_secs(60));
         if settings.prepare_plans {
             spawn_plan_builder(&state);
         }
@@ -342,6 +346,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     for (name, kind, help, value) in counters.chain(pool_metrics) {
         let _ = write!(body, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n");
     }
+    state.write_plan_metrics(&mut body);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 

@@ -7,7 +7,7 @@ use ocr_engine::decode::{count_pages, ImageKind};
 use ocr_engine::{PageResult, RecognizeOptions, Script};
 use ocr_pdf::TextLayer;
 
-use super::auth::key_from_head;
+use super::auth::{key_from_head, Caller};
 use super::document::DocumentJob;
 use super::error::ApiError;
 use super::fetch::fetch;
@@ -95,7 +95,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     let raw = tokio::time::timeout(state.body_timeout, reading)
         .await
         .map_err(|_| ApiError::BodyTimeout(state.body_timeout.as_secs()))??;
-    let mut params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(escaped)?;
+    let params = OcrParams::parse(raw.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(escaped)?;
     // Parsing copied the values: free the originals (a base64Image may be large).
     drop(raw.fields);
     let caller = match (caller, &params.api_key) {
@@ -103,14 +103,38 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         (None, Some(secret)) => gate.authenticate(secret).await?,
         (None, None) => return Err(ApiError::MissingKey),
     };
-    let now = unix_now();
     let _turn = gate.enter(&caller)?;
     // Not counted against the quota when the pool filled during the upload.
     state.pool.check_room(Stage::AfterBody)?;
-    gate.admit(&caller, gate.client_ip(req), now).await?;
-    let limit = gate.file_limit(&caller);
+    let admission = gate.admit(&caller, gate.client_ip(req), unix_now()).await?;
+    // Every answer from here on counts (errors too); a client gone before
+    // its answer gives the quota back (the admission's drop).
+    let answered = read_admitted(req, raw.file, params, &caller, state).await;
+    let (pages, bytes) = answered.as_ref().map_or((0, 0), |a| (a.pages, a.input_bytes));
+    admission.settle(pages, bytes).await;
+    answered.map(|a| a.response)
+}
+
+/// An admitted request's answer and the work it cost.
+struct Answered {
+    response: OcrSpaceResponse,
+    pages: usize,
+    input_bytes: usize,
+}
+
+/// Reads an admitted request's input (file, else base64Image, else url),
+/// checks it against the caller's tier, runs the OCR on the worker pool and
+/// publishes the searchable PDF.
+async fn read_admitted(
+    req: &HttpRequest,
+    file: Option<Vec<u8>>,
+    mut params: OcrParams,
+    caller: &Caller,
+    state: &AppState,
+) -> Result<Answered, ApiError> {
+    let limit = state.gate.file_limit(caller);
     // Input precedence (documented): file, then base64Image, then url.
-    let bytes = if let Some(file) = raw.file {
+    let bytes = if let Some(file) = file {
         file
     } else if let Some(b64) = params.base64_image.take() {
         off_executor(move || decode_base64_image(&b64)).await?
@@ -135,7 +159,7 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
     let (engine, script) = state.select(params.engine, &params.language)?;
     let options = recognize_options(&params, script);
     let layer = text_layer(&params, caller.tier.searchable_pdf);
-    let input_bytes = bytes.len() as i64;
+    let input_bytes = bytes.len();
     let counters = state.counters.clone();
     let max_pages = pages;
     let document = state
@@ -154,14 +178,11 @@ async fn handle(req: &HttpRequest, payload: SharedPayload, state: &AppState) -> 
         None if params.create_searchable_pdf => PDF_NOT_IN_PLAN.to_string(),
         None => PDF_NOT_REQUESTED.to_string(),
     };
-    // Recorded last, once nothing can fail any more: a request whose PDF
-    // could not be published is not counted, and a crash can fall between
-    // the count and the answer only for the time of one write.
-    if let Err(e) = gate.store().record_work(&caller.key.id, document.pages.len() as i64, input_bytes, now).await {
-        // The request was admitted and answered; a failed statistic must not lose the result.
-        tracing::error!(error = %e, key = %caller.key.id, "recording usage failed");
-    }
-    Ok(success_response(&document.pages, &params, searchable_pdf_url))
+    Ok(Answered {
+        pages: document.pages.len(),
+        response: success_response(&document.pages, &params, searchable_pdf_url),
+        input_bytes,
+    })
 }
 
 /// The engine options a request's parameters ask for.

@@ -19,7 +19,7 @@ pub use jobs::{ClaimedJob, JobOutcome, JobState, JobStatus, NewJob, WebhookDeliv
 pub use keys::{ApiKey, NewKey};
 pub use links::PdfLink;
 pub use tiers::Tier;
-pub use usage::{CountOutcome, UsageRow};
+pub use usage::{CountOutcome, Reservation, UsageRow};
 
 /// Why a database operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +117,7 @@ impl Store {
                 (3, "jobs", include_str!("../../../../migrations/postgres/0003_jobs.sql")),
                 (4, "job retention", include_str!("../../../../migrations/postgres/0004_job_retention.sql")),
                 (5, "job pages", include_str!("../../../../migrations/postgres/0005_job_pages.sql")),
+                (6, "usage reservations", include_str!("../../../../migrations/postgres/0006_usage_reservations.sql")),
             ],
             Backend::Sqlite => &[
                 (1, "keys tiers usage", include_str!("../../../../migrations/sqlite/0001_keys_tiers_usage.sql")),
@@ -124,6 +125,7 @@ impl Store {
                 (3, "jobs", include_str!("../../../../migrations/sqlite/0003_jobs.sql")),
                 (4, "job retention", include_str!("../../../../migrations/sqlite/0004_job_retention.sql")),
                 (5, "job pages", include_str!("../../../../migrations/sqlite/0005_job_pages.sql")),
+                (6, "usage reservations", include_str!("../../../../migrations/sqlite/0006_usage_reservations.sql")),
             ],
         };
         let migrations = files
