@@ -18,11 +18,13 @@
 //!   CMap maps each back to its text (UTF-16, so characters beyond the BMP
 //!   work). The descriptor's ascent/descent (800/−200) make extracted word
 //!   boxes span the line box.
-//! * **Text**: invisible (render mode 3). Per line the font size is the line
-//!   height; each word gets an absolute text matrix at its left edge on the
-//!   line's baseline and a horizontal scaling (`Tz`) that stretches it to its
-//!   box width; a space glyph stretched over the gap separates words (none
-//!   between Chinese/Japanese words). Text is NFKC-normalised.
+//! * **Text**: invisible (render mode 3). Each word's font size is its box
+//!   height; it gets an absolute text matrix at its left edge on its baseline
+//!   and a horizontal scaling (`Tz`) that stretches it to its box width; a
+//!   space glyph stretched over the gap separates words (none between
+//!   Chinese/Japanese words). Text is NFKC-normalised. On tilted lines the
+//!   baselines are levelled and boxes taller than the line pitch are capped
+//!   (`placement`), so text extractors keep each line whole.
 //! * [`TextLayer::Visible`] paints the words in red Courier instead (for
 //!   checking OCR against the scan), with the same geometry.
 //!
@@ -77,6 +79,7 @@
 mod error;
 mod font;
 mod image;
+mod placement;
 mod reader;
 mod text;
 mod writer;

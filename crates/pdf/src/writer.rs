@@ -6,6 +6,7 @@ use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream};
 
 use crate::font::{self, CidMap, VisibleMap};
 use crate::image::{deflate, PageImage};
+use crate::placement::{cap_heights, level_baselines, line_height_caps, Band};
 use crate::text::{is_cjk, normalize, TextLine};
 use crate::PdfError;
 
@@ -90,8 +91,9 @@ fn add_page(
     let mut content = String::with_capacity(64 + 96 * page.lines.len() * 8);
     let _ = writeln!(content, "q {} 0 0 {} 0 0 cm /Im0 Do Q", num(w_pt), num(h_pt));
     let mut text = String::new();
-    for line in &page.lines {
-        write_line(&mut text, line, &geo, h_pt, number, glyphs)?;
+    let caps = line_height_caps(&page.lines);
+    for (line, cap) in page.lines.iter().zip(caps) {
+        write_line(&mut text, line, cap, &geo, h_pt, number, glyphs)?;
     }
     if !text.is_empty() {
         content.push_str(glyphs.begin_text());
@@ -135,11 +137,13 @@ struct Placed {
 }
 
 /// Appends the operators of one line: per word an absolute `Tm` at its left
-/// edge on the line baseline and a `Tz` stretching it to its box, then a
-/// space glyph stretched over the gap to the next word (none between CJK words).
+/// edge on its baseline and a `Tz` stretching it to its box, then a space
+/// glyph stretched over the gap to the next word (none between CJK words).
+/// Words are no taller than `height_cap` and levelled (`placement`).
 fn write_line(
     out: &mut String,
     line: &TextLine,
+    height_cap: f32,
     geo: &Geometry,
     h_pt: f32,
     page: usize,
@@ -173,8 +177,13 @@ fn write_line(
     if words.is_empty() {
         return Ok(());
     }
-    // Each word is set at its own height and baseline: on a tilted line the
-    // words' boxes step up or down, and one size for the whole line (its
+    let mut bands: Vec<Band> = words.iter().map(|w| Band { top: w.top, bottom: w.bottom }).collect();
+    cap_heights(&mut bands, height_cap);
+    level_baselines(&mut bands);
+    for (word, band) in words.iter_mut().zip(bands) {
+        (word.top, word.bottom) = (band.top, band.bottom);
+    }
+    // Each word is set at its own height: one size for the whole line (its
     // union box) would make the text far larger than the gaps between words,
     // which text extractors then read as no gap at all.
     for (i, w) in words.iter().enumerate() {
