@@ -73,9 +73,10 @@ pub struct UsageArgs {
 /// Opens the configured database (applying migrations and the
 /// configuration-owned rows, as `serve` does).
 async fn open(config: &ConfigArgs) -> Result<Store, CliError> {
-    let config = config.load().map_err(|e| CliError::Admin(e.to_string()))?;
-    let settings = crate::server::Settings::from_config(&config);
-    crate::server::open_store(&settings).await.map_err(|e| CliError::Admin(e.to_string()))
+    let config = config.load().map_err(admin)?;
+    let store = Store::connect(&config.database_url(), config.database.max_connections).await.map_err(admin)?;
+    store.sync_configured_rows(config.demo_key().as_deref(), config.enterprise_limits()).await.map_err(admin)?;
+    Ok(store)
 }
 
 fn block_on<T>(future: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {

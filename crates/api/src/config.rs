@@ -305,6 +305,16 @@ impl Config {
             DemoKeySetting::False => false,
         }
     }
+
+    /// The demo key when it is accepted, else `None`.
+    pub fn demo_key(&self) -> Option<String> {
+        self.demo_key_enabled().then(|| self.auth.demo_key.clone())
+    }
+
+    /// The enterprise tier's limits: (requests/month, max file KB, max pages).
+    pub fn enterprise_limits(&self) -> (i64, i64, i64) {
+        (self.enterprise.monthly_requests, self.enterprise.max_file_kb, self.enterprise.max_pdf_pages)
+    }
 }
 
 fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {

@@ -61,7 +61,7 @@ impl DoctrError {
             ApiError::BadRequest(_) | ApiError::TooManyFields(_) => StatusCode::BAD_REQUEST,
             ApiError::Busy | ApiError::BusyUploads => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Links(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

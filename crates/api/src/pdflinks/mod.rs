@@ -16,8 +16,19 @@ pub use s3::{S3Credentials, S3Settings, S3Storage};
 pub use storage::{create_private_dir, create_private_file, LocalDirStorage, PdfStorage, StoredFile};
 pub use token::{TokenError, TokenSigner};
 
-use crate::server::ApiError;
-use crate::store::{random_bytes, unix_now, PdfLink, Store};
+use crate::store::{random_bytes, unix_now, PdfLink, Store, StoreError};
+
+/// Why storing, opening or sweeping searchable PDFs failed (the HTTP edge
+/// reports it as an internal error).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The link records could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The storage (directory or bucket) could not be opened or written.
+    #[error("{0}")]
+    Storage(String),
+}
 
 /// Name of the shared signing secret in the database.
 const SIGNING_SECRET: &str = "pdf-link-signing-key";
@@ -40,7 +51,7 @@ pub struct PdfDownload {
 
 /// Opens the configured storage: the S3 bucket of `s3` (its client
 /// started and the bucket checked), else the directory `local_dir`.
-pub async fn open_storage(s3: Option<S3Settings>, local_dir: PathBuf) -> Result<Arc<dyn PdfStorage>, ApiError> {
+pub async fn open_storage(s3: Option<S3Settings>, local_dir: PathBuf) -> Result<Arc<dyn PdfStorage>, LinkError> {
     let opened = actix_web::rt::task::spawn_blocking(move || -> Result<Arc<dyn PdfStorage>, String> {
         match s3 {
             Some(settings) => {
@@ -56,8 +67,8 @@ pub async fn open_storage(s3: Option<S3Settings>, local_dir: PathBuf) -> Result<
         }
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("opening PDF storage failed: {e}")))?;
-    opened.map_err(ApiError::Internal)
+    .map_err(|e| LinkError::Storage(format!("opening PDF storage failed: {e}")))?;
+    opened.map_err(LinkError::Storage)
 }
 
 /// Issues, checks and expires searchable-PDF links.
@@ -80,7 +91,7 @@ impl PdfLinks {
         lifetime: Duration,
         public_base_url: Option<String>,
         secret: &str,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, LinkError> {
         let secret = if secret.is_empty() { store.shared_secret(SIGNING_SECRET).await? } else { secret.to_string() };
         Ok(Self {
             signer: TokenSigner::new(secret.as_bytes()),
@@ -99,7 +110,7 @@ impl PdfLinks {
         pages: usize,
         pdf: Vec<u8>,
         request_base: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, LinkError> {
         let id: String = random_bytes::<16>()?.iter().map(|b| format!("{b:02x}")).collect();
         let now = unix_now();
         let link = PdfLink {
@@ -118,8 +129,8 @@ impl PdfLinks {
         let file_id = id.clone();
         actix_web::rt::task::spawn_blocking(move || storage.put(&file_id, &pdf))
             .await
-            .map_err(|e| ApiError::Internal(format!("storing the PDF failed: {e}")))?
-            .map_err(|e| ApiError::Internal(format!("storing the PDF failed: {e}")))?;
+            .map_err(|e| LinkError::Storage(format!("storing the PDF failed: {e}")))?
+            .map_err(|e| LinkError::Storage(format!("storing the PDF failed: {e}")))?;
         let base = self.public_base_url.as_deref().unwrap_or(request_base);
         Ok(format!("{base}/pdf/{}.pdf", self.signer.sign(&id, link.expires_at)))
     }
@@ -166,7 +177,7 @@ impl PdfLinks {
     /// twice); a file that cannot be deleted now is retried after the claim
     /// lapses. Files left half-written by a crash are deleted too, once
     /// older than the claim lease (a write takes milliseconds).
-    pub async fn sweep(&self) -> Result<usize, ApiError> {
+    pub async fn sweep(&self) -> Result<usize, LinkError> {
         let storage = self.storage.clone();
         let stale = Duration::from_secs(SWEEP_LEASE_SECS as u64);
         match actix_web::rt::task::spawn_blocking(move || storage.remove_stale_partials(stale)).await {

@@ -145,6 +145,9 @@ pub enum ApiError {
     /// The database failed.
     #[error("Internal error: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// Storing or opening a searchable PDF failed.
+    #[error("Internal error: {0}")]
+    Links(#[from] crate::pdflinks::LinkError),
     /// A bug or an unexpected runtime failure.
     #[error("Internal error: {0}")]
     Internal(String),
@@ -191,7 +194,7 @@ impl ApiError {
     /// Whether this is a failure of the server itself, whose text (database,
     /// I/O or runtime messages) is logged but never sent to the client.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Internal(_) | Self::Store(_))
+        matches!(self, Self::Internal(_) | Self::Store(_) | Self::Links(_))
     }
 
     /// The `ErrorMessage` lines (for internal failures, a generic sentence:

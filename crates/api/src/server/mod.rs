@@ -128,15 +128,11 @@ impl Settings {
             data_dir: config.storage.data_dir.clone(),
             database_url: config.database_url(),
             database_connections: config.database.max_connections,
-            demo_key: config.demo_key_enabled().then(|| config.auth.demo_key.clone()),
+            demo_key: config.demo_key(),
             burst: (config.auth.burst_per_second, config.auth.burst_size),
             max_concurrent_per_key: config.auth.max_concurrent_per_key,
             trusted_proxies: config.server.trusted_proxies.clone(),
-            enterprise_limits: (
-                config.enterprise.monthly_requests,
-                config.enterprise.max_file_kb,
-                config.enterprise.max_pdf_pages,
-            ),
+            enterprise_limits: config.enterprise_limits(),
             workers,
             queue: if config.server.queue == 0 { 4 * workers } else { config.server.queue },
             timeout: Duration::from_secs(config.server.timeout_secs),
@@ -196,12 +192,7 @@ impl Default for Settings {
 /// configuration-owned rows (demo key, enterprise limits).
 pub async fn open_store(settings: &Settings) -> Result<Store, ApiError> {
     let store = Store::connect(&settings.database_url, settings.database_connections).await?;
-    match &settings.demo_key {
-        Some(key) => store.sync_demo_key(key, true).await?,
-        None => store.sync_demo_key("", false).await?,
-    }
-    let (monthly, file_kb, pages) = settings.enterprise_limits;
-    store.set_tier_limits("enterprise", monthly, file_kb, pages).await?;
+    store.sync_configured_rows(settings.demo_key.as_deref(), settings.enterprise_limits).await?;
     Ok(store)
 }
 

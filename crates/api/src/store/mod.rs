@@ -93,6 +93,21 @@ impl Store {
         Ok(store)
     }
 
+    /// Writes the rows the configuration owns: the demo key (accepted when
+    /// `demo_key` is given, disabled otherwise) and the enterprise tier's
+    /// limits `(requests/month, max file KB, max pages)`.
+    pub async fn sync_configured_rows(
+        &self,
+        demo_key: Option<&str>,
+        (monthly, file_kb, pages): (i64, i64, i64),
+    ) -> Result<(), StoreError> {
+        match demo_key {
+            Some(key) => self.sync_demo_key(key, true).await?,
+            None => self.sync_demo_key("", false).await?,
+        }
+        self.set_tier_limits("enterprise", monthly, file_kb, pages).await
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
