@@ -25,6 +25,11 @@ impl Classifier {
         Self { model, threshold }
     }
 
+    /// Optimised plans held now (0 or 1).
+    pub fn cached_plans(&self) -> usize {
+        self.model.cached_plans()
+    }
+
     /// Builds the optimised plan ahead of time.
     pub fn prepare(&self) -> Result<()> {
         self.model.prepare(&[1, 3, CLASSIFIER_HEIGHT as usize, CLASSIFIER_WIDTH as usize])

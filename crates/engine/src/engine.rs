@@ -126,6 +126,19 @@ impl EngineConfig {
     }
 }
 
+/// Optimised plans an engine holds, by model ([`OcrEngine::cached_plans`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanCounts {
+    /// Detector input shapes.
+    pub detector: usize,
+    /// Recogniser width buckets (full dictionary).
+    pub recognizer: usize,
+    /// Width buckets of the Latin-pruned recogniser copy.
+    pub latin_recognizer: usize,
+    /// Line classifier (0 or 1).
+    pub classifier: usize,
+}
+
 /// Most detector plans kept per engine (least recently used go first).
 /// Every page size rounds to its own detector input shape, so without a
 /// bound a server would keep a plan (2-7 MB) for every size it has seen.
@@ -319,6 +332,16 @@ impl OcrEngine {
     /// The recogniser's dictionary (what this engine can read).
     pub fn dictionary(&self) -> &Dictionary {
         self.recognizer.dictionary()
+    }
+
+    /// Optimised plans held now by each of this engine's models.
+    pub fn cached_plans(&self) -> PlanCounts {
+        PlanCounts {
+            detector: self.detector.cached_plans(),
+            recognizer: self.recognizer.cached_plans(),
+            latin_recognizer: self.latin_recognizer.as_ref().map_or(0, Recognizer::cached_plans),
+            classifier: self.classifier.as_ref().map_or(0, Classifier::cached_plans),
+        }
     }
 
     /// Builds every recogniser plan, the classifier plan, and detector plans

@@ -49,6 +49,12 @@ pub trait Model: Send + Sync {
     fn prepare(&self, _shape: &[usize]) -> Result<()> {
         Ok(())
     }
+
+    /// Optimised plans held now (one per input shape met or prepared).
+    /// The default, for models without plans, is 0.
+    fn cached_plans(&self) -> usize {
+        0
+    }
 }
 
 type Plan = Arc<TypedRunnableModel>;
@@ -179,6 +185,10 @@ impl Model for OnnxModel {
 
     fn prepare(&self, shape: &[usize]) -> Result<()> {
         self.plan(shape).map(|_| ())
+    }
+
+    fn cached_plans(&self) -> usize {
+        OnnxModel::cached_plans(self)
     }
 }
 

@@ -124,6 +124,11 @@ impl Detector {
         DetectorInput { width: w, height: h, tensor_width, tensor_height, offset_x, offset_y }
     }
 
+    /// Optimised plans held now (one per input shape).
+    pub fn cached_plans(&self) -> usize {
+        self.model.cached_plans()
+    }
+
     /// Builds the optimised plan for pages of this size ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<()> {
         let g = self.input_geometry(width, height);

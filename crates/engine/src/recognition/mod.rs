@@ -144,6 +144,11 @@ impl Recognizer {
         &self.config
     }
 
+    /// Optimised plans held now (one per width bucket met or prepared).
+    pub fn cached_plans(&self) -> usize {
+        self.model.cached_plans()
+    }
+
     /// Builds the optimised plan of every width bucket.
     pub fn prepare_all(&self) -> Result<()> {
         self.config.width_buckets.iter().try_for_each(|&w| self.prepare_width(w))
