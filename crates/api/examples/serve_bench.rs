@@ -3,22 +3,31 @@
 //! prints the time to `/health` and to `/ready`, the resident memory (VmRSS)
 //! at `/ready` and after a fixed mix of requests over loopback (receipts, an
 //! A4 page, line images and a 3-page TIFF on Engines 1, 2 and 3 in turn),
-//! the peak (VmHWM), and the latency of each kind of request; then the
-//! latency of a receipt and of a 10-page scanned PDF on Engine 1 at 1 and at
-//! 2 concurrent clients (`--rounds` requests per client). Compare the PDF at
-//! 1 client with `-- --workers 1` to see a request's pages read side by side.
+//! the peak (VmHWM), the time requests spent building model plans (the most
+//! one request paid, and the total, from `/metrics`) with the plans held,
+//! and the latency of each kind of request; then the latency of a receipt
+//! and of a 10-page scanned PDF on Engine 1 at 1 and at 2 concurrent clients
+//! (`--rounds` requests per client; `--rounds 0` skips this part). Compare
+//! the PDF at 1 client with `-- --workers 1` to see a request's pages read
+//! side by side. The machine's load average is printed with the figures.
 //!
 //! ```text
 //! cargo build -p ocr-api --bin ocr-server --example serve_bench
-//! $CARGO_TARGET_DIR/debug/examples/serve_bench [--requests 100] [--clients 2] [--rounds 3] [--bin PATH] [--data DIR]
-//!     [-- SERVE_ARGS...]
+//! $CARGO_TARGET_DIR/debug/examples/serve_bench [--requests 100] [--clients 2] [--rounds 3] [--trace] [--in-process]
+//!     [--bin PATH] [--data DIR] [-- SERVE_ARGS...]
 //! ```
 //!
 //! Run it from the repository root (the server finds `./models` there, or
 //! `$OCR_MODELS_DIR`). `--bin` defaults to the `ocr-server` built next to
-//! this example; `--data` to `../shared/data`. Arguments after `--` go to
-//! `ocr-server serve` (e.g. `--workers 1`). The server is stopped at the end.
+//! this example; `--data` to `../shared/data`. `--trace` prints each mixed
+//! request (kind, engine, seconds) with the server's RSS after it to stderr.
+//! `--in-process` runs the server in this process instead of the binary (same
+//! allocator, mimalloc) and prints its live heap beside the RSS: what the
+//! program holds against what the allocator keeps.
+//! Arguments after `--` go to `ocr-server serve` (e.g. `--workers 1`). The
+//! server is stopped at the end.
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -38,14 +47,106 @@ struct Input {
     bytes: Vec<u8>,
 }
 
-/// Kills the server when the benchmark ends, however it ends.
-struct Server(Child);
+/// The server under test: a child process (killed when the benchmark ends,
+/// however it ends), or, with `--in-process`, a thread of this process.
+enum Server {
+    Process(Child),
+    InProcess(std::thread::JoinHandle<Result<(), String>>),
+}
+
+impl Server {
+    /// The process whose memory is measured.
+    fn pid(&self) -> u32 {
+        match self {
+            Self::Process(child) => child.id(),
+            Self::InProcess(_) => std::process::id(),
+        }
+    }
+
+    /// Why the server stopped, once it has.
+    fn stopped(&mut self) -> Result<Option<String>, BoxError> {
+        Ok(match self {
+            Self::Process(child) => child.try_wait()?.map(|status| status.to_string()),
+            Self::InProcess(thread) => thread.is_finished().then(|| "its thread ended".to_string()),
+        })
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Self::Process(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
+
+/// Heap bytes the process holds now (counted by [`Counting`]).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The server binary's allocator (mimalloc), counting live heap bytes: with
+/// `--in-process`, the difference between RSS and the live heap is memory
+/// the allocator holds that the program does not.
+struct Counting;
+
+// SAFETY: every call is forwarded to mimalloc unchanged; only a counter is updated.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = mimalloc::MiMalloc.alloc(layout);
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        mimalloc::MiMalloc.dealloc(ptr, layout);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = mimalloc::MiMalloc.alloc_zeroed(layout);
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = mimalloc::MiMalloc.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The live heap in MB.
+fn live_mb() -> f64 {
+    LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0)
+}
+
+/// Starts the server on `port` in this process (a thread running its own
+/// actix system), with the settings `ocr-server serve` would use.
+fn serve_in_process(port: u16, dir: &Path, serve_args: &[String]) -> Result<Server, BoxError> {
+    use clap::Parser;
+    let mut argv: Vec<std::ffi::OsString> = vec!["ocr-server".into(), "serve".into(), "--bind".into()];
+    argv.push(format!("127.0.0.1:{port}").into());
+    argv.push("--data-dir".into());
+    argv.push(dir.as_os_str().to_owned());
+    argv.extend(serve_args.iter().map(Into::into));
+    let ocr_api::cli::Cli { command: ocr_api::cli::Command::Serve(args) } = ocr_api::cli::Cli::try_parse_from(argv)?
+    else {
+        return Err("not a serve command".into());
+    };
+    let settings = args.settings()?;
+    Ok(Server::InProcess(std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = ocr_api::server::Application::build(&settings).await.map_err(|e| e.to_string())?;
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        })
+    })))
 }
 
 /// A `kB` figure of `/proc/PID/status` (VmRSS, VmHWM), in MB.
@@ -129,7 +230,7 @@ fn wait_for(
     client: &reqwest::blocking::Client,
     url: &str,
     start: Instant,
-    server: &mut Child,
+    server: &mut Server,
 ) -> Result<f64, BoxError> {
     loop {
         if let Ok(r) = client.get(url).send() {
@@ -137,8 +238,8 @@ fn wait_for(
                 return Ok(start.elapsed().as_secs_f64());
             }
         }
-        if let Some(status) = server.try_wait()? {
-            return Err(format!("server exited ({status}) before {url} answered").into());
+        if let Some(why) = server.stopped()? {
+            return Err(format!("server stopped ({why}) before {url} answered").into());
         }
         if start.elapsed() > Duration::from_secs(300) {
             return Err(format!("{url} did not answer 200 within 300 s").into());
@@ -165,6 +266,37 @@ fn send(client: &reqwest::blocking::Client, base: &str, key: &str, input: &Input
     (ok, sent.elapsed().as_secs_f64())
 }
 
+/// User and system CPU seconds process `pid` has used (`/proc/PID/stat`).
+fn cpu_seconds(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN) / 100.0;
+    (ticks(11), ticks(12))
+}
+
+/// The 1-minute load average of the machine (`/proc/loadavg`).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The value of the unlabelled metric `name` in the server's `/metrics`.
+fn metric(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The sum of every sample of the labelled metric `name` (`name{...} value`).
+fn metric_sum(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{')?.rsplit_once(' ')?.1.trim().parse::<f64>().ok())
+        .sum()
+}
+
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     values[((values.len() as f64 - 1.0) * p).round() as usize]
@@ -176,13 +308,16 @@ fn main() -> Result<(), BoxError> {
     let mut bin = exe_dir.map(|d| d.join("ocr-server")).unwrap_or_else(|| "ocr-server".into());
     let (mut data, mut requests, mut clients, mut rounds) = (PathBuf::from("../shared/data"), 100usize, 2usize, 3usize);
     let mut serve_args: Vec<String> = Vec::new();
+    let (mut trace, mut in_process) = (false, false);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--bin" => bin = args.next().ok_or("--bin needs a value")?.into(),
             "--data" => data = args.next().ok_or("--data needs a value")?.into(),
             "--requests" => requests = args.next().ok_or("--requests needs a value")?.parse()?,
             "--clients" => clients = args.next().ok_or("--clients needs a value")?.parse::<usize>()?.max(1),
-            "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse::<usize>()?.max(1),
+            "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse::<usize>()?,
+            "--trace" => trace = true,
+            "--in-process" => in_process = true,
             "--" => serve_args.extend(args.by_ref()),
             other => return Err(format!("unknown argument {other}").into()),
         }
@@ -203,21 +338,30 @@ fn main() -> Result<(), BoxError> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("server.log"))?;
+    let live_before = live_mb();
     let start = Instant::now();
-    let child = Command::new(&bin)
-        .arg("serve")
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(&dir)
-        .args(&serve_args)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()?;
-    let mut server = Server(child);
-    let pid = server.0.id();
+    let mut server = if in_process {
+        serve_in_process(port, &dir, &serve_args)?
+    } else {
+        Server::Process(
+            Command::new(&bin)
+                .arg("serve")
+                .args(["--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+                .arg(&dir)
+                .args(&serve_args)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?,
+        )
+    };
+    let pid = server.pid();
     let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(300)).build()?;
-    let health = wait_for(&client, &format!("{base}/health"), start, &mut server.0)?;
-    let ready = wait_for(&client, &format!("{base}/ready"), start, &mut server.0)?;
+    let health = wait_for(&client, &format!("{base}/health"), start, &mut server)?;
+    let ready = wait_for(&client, &format!("{base}/ready"), start, &mut server)?;
     let rss_ready = status_mb(pid, "VmRSS:");
+    let load_ready = load_average();
+    let live_ready = live_mb() - live_before;
+    let cpu_ready = cpu_seconds(pid);
 
     // The mix: request i sends input i % 10 to engine 1 + i % 3, so every
     // input meets every engine; `clients` threads take requests in turn.
@@ -238,6 +382,15 @@ fn main() -> Result<(), BoxError> {
                 if !ok {
                     failures.fetch_add(1, Ordering::Relaxed);
                 }
+                if trace {
+                    let rss = status_mb(pid, "VmRSS:");
+                    let live = if in_process {
+                        format!(", live heap {:.0} MB", live_mb() - live_before)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!("{i:>4} {:<12} engine {engine} {seconds:>6.2} s  RSS {rss:>5.0} MB{live}", input.kind);
+                }
                 latencies.lock().map(|mut l| l.entry((input.kind, engine)).or_default().push(seconds)).ok();
             });
         }
@@ -245,16 +398,22 @@ fn main() -> Result<(), BoxError> {
     let mix_seconds = mix_start.elapsed().as_secs_f64();
     let rss_after = status_mb(pid, "VmRSS:");
     let peak = status_mb(pid, "VmHWM:");
+    let load_mix = load_average();
+    let live_after = live_mb() - live_before;
+    let cpu_mix = cpu_seconds(pid);
+    let (user, system) = (cpu_mix.0 - cpu_ready.0, cpu_mix.1 - cpu_ready.1);
+    let metrics = client.get(format!("{base}/metrics")).send().and_then(|r| r.text()).unwrap_or_default();
     // Freed buffers go back to the system a moment after the last request.
     std::thread::sleep(Duration::from_secs(5));
     let rss_settled = status_mb(pid, "VmRSS:");
+    let live_settled = live_mb() - live_before;
 
     // A receipt and a 10-page scanned PDF on Engine 1, at 1 and at 2
     // concurrent clients (`rounds` requests per client each).
     let receipt = &mix[0];
     let pdf = Input { kind: "10-page PDF", name: "receipts.pdf".into(), bytes: ten_page_pdf(&data)? };
     let mut concurrent = Vec::new();
-    for input in [receipt, &pdf] {
+    for input in [receipt, &pdf].into_iter().filter(|_| rounds > 0) {
         for at_once in [1usize, 2] {
             let times = Mutex::new(Vec::new());
             std::thread::scope(|s| {
@@ -276,19 +435,34 @@ fn main() -> Result<(), BoxError> {
 
     println!("server: {} {}", bin.display(), serve_args.join(" "));
     println!("/health after {health:.2} s, /ready after {ready:.2} s");
-    println!("RSS at /ready {rss_ready:.0} MB");
+    println!("RSS at /ready {rss_ready:.0} MB (load average {load_ready})");
     println!(
-        "RSS after {requests} mixed requests ({clients} clients, {mix_seconds:.0} s, {} failed): {rss_after:.0} MB (peak {peak:.0} MB)",
+        "RSS after {requests} mixed requests ({clients} clients, {mix_seconds:.0} s, {} failed): {rss_after:.0} MB (peak {peak:.0} MB; load average {load_mix})",
         failures.load(Ordering::Relaxed)
     );
     println!("RSS 5 s after the mix: {rss_settled:.0} MB");
+    println!("server CPU during the mix: {:.0} s (user {user:.0} s, system {system:.0} s)", user + system);
+    if in_process {
+        println!(
+            "live heap of the server (in process, beside the benchmark's {live_before:.0} MB of inputs): {live_ready:.0} MB at /ready, {live_after:.0} MB after the mix, {live_settled:.0} MB 5 s later"
+        );
+    }
+    match (metric(&metrics, "ocr_plan_build_seconds_max"), metric(&metrics, "ocr_plan_build_seconds_total")) {
+        (Some(max), Some(total)) => println!(
+            "plan building during the mix: at most {max:.2} s in one request, {total:.2} s in all; {} plans held",
+            metric_sum(&metrics, "ocr_model_plans")
+        ),
+        _ => println!("plan building: the server's /metrics has no ocr_plan_build_seconds_*"),
+    }
     println!("{:<12} {:>6} {:>5} {:>8} {:>8}", "input", "engine", "n", "p50 s", "p95 s");
     for ((kind, engine), mut values) in latencies.into_inner().unwrap_or_default() {
         let (p50, p95) = (percentile(&mut values, 0.5), percentile(&mut values, 0.95));
         println!("{kind:<12} {engine:>6} {:>5} {p50:>8.2} {p95:>8.2}", values.len());
     }
-    println!("engine 1, {rounds} requests per client:");
-    println!("{:<12} {:>7} {:>8} {:>8}", "input", "clients", "p50 s", "p95 s");
+    if rounds > 0 {
+        println!("engine 1, {rounds} requests per client:");
+        println!("{:<12} {:>7} {:>8} {:>8}", "input", "clients", "p50 s", "p95 s");
+    }
     for (kind, at_once, mut values) in concurrent {
         if values.is_empty() {
             continue;

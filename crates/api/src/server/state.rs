@@ -63,6 +63,40 @@ impl AppState {
     pub fn engine(&self, number: u8) -> Option<Arc<OcrEngine>> {
         self.readers().engine(number)
     }
+
+    /// Appends the model-plan metrics in the Prometheus text format: plan
+    /// building paid by documents (total and the most one document paid)
+    /// and the optimised plans each engine's models hold now.
+    pub fn write_plan_metrics(&self, body: &mut String) {
+        use std::fmt::Write;
+        let seconds = |micros: &std::sync::atomic::AtomicU64| micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = write!(
+            body,
+            "# HELP ocr_plan_build_seconds_total Time documents spent building model plans (or waiting for one).\n\
+             # TYPE ocr_plan_build_seconds_total counter\nocr_plan_build_seconds_total {:.6}\n\
+             # HELP ocr_plan_build_seconds_max The most time one document spent building model plans.\n\
+             # TYPE ocr_plan_build_seconds_max gauge\nocr_plan_build_seconds_max {:.6}\n\
+             # HELP ocr_model_plans Optimised model plans held, by engine set and model.\n\
+             # TYPE ocr_model_plans gauge\n",
+            seconds(&self.counters.plan_build_micros),
+            seconds(&self.counters.plan_build_max_micros),
+        );
+        let extra = self.models.extra.iter().map(|e| (e.number, e.name.as_str(), &e.engine));
+        let engines = self.models.primary.iter().map(|(n, e)| (*n, e.name(), e)).chain(extra);
+        for (number, name, engine) in engines {
+            let plans = engine.cached_plans();
+            let kinds = [
+                ("detector", plans.detector),
+                ("recogniser", plans.recognizer),
+                ("latin_recogniser", plans.latin_recognizer),
+                ("classifier", plans.classifier),
+            ];
+            for (kind, count) in kinds {
+                let _ =
+                    writeln!(body, "ocr_model_plans{{engine=\"{number}\",set=\"{name}\",model=\"{kind}\"}} {count}");
+            }
+        }
+    }
 }
 
 /// What reads pages for each OCR.space engine number: the loaded model sets
