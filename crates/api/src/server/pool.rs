@@ -26,6 +26,9 @@ use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 
+/// Called on a worker thread after each job (see [`OcrPool::after_each_job`]).
+static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
 /// Admission control and concurrency limit for OCR jobs.
 #[derive(Clone)]
 pub struct OcrPool {
@@ -118,6 +121,14 @@ impl OcrPool {
         Ok(())
     }
 
+    /// Has every worker call `hook` on its own thread after each job, once
+    /// the job's place is given back (the server binary returns the memory
+    /// the job freed to the system there). Set once per process; later
+    /// calls are ignored.
+    pub fn after_each_job(hook: fn()) {
+        let _ = AFTER_JOB.set(hook);
+    }
+
     /// Runs `job` on a blocking thread once a worker is free, inside a
     /// [`Cancel`] scope (see [`ocr_engine::cancel`]) that is cancelled when
     /// the request times out or is dropped.
@@ -151,6 +162,9 @@ impl OcrPool {
                 let result = spare.scope(|| cancel.scope(job));
                 stats.busy.fetch_sub(1, Ordering::Relaxed);
                 drop(running);
+                if let Some(hook) = AFTER_JOB.get() {
+                    hook();
+                }
                 result
             })
             .await;
