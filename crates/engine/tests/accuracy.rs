@@ -5,7 +5,9 @@
 //! crosses and a harmless change does not: about 1% of the reference
 //! characters for CER (receipts hold ~9,800 characters, lines-wide ~2,800),
 //! 0.02 for bag-of-words F1 (about 40 words of the ~2,000 on the receipts)
-//! and 0.02 for the share of whole digit words (about 17 of 854). A bound
+//! and 0.02 for the share of whole digit words (about 17 of 854), 0.012 for
+//! Engine 2's (10 words: losing the detection of lone digits, DB boxes scored
+//! by their own pixels and sized by their height, costs it 17). A bound
 //! 0.005 above today's figure would fail on the reading of two or three
 //! characters; these fail when a stage stops working (the padding of thin
 //! images, the number-aware word splitting, detection at this scale).
@@ -29,8 +31,8 @@ fn report(label: &str, s: &Scores) {
     );
 }
 
-// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2449, caseless 0.1298,
-// bag-of-words F1 0.6857 (caseless 0.8488), digit words whole 0.8735.
+// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2452, caseless 0.1301,
+// bag-of-words F1 0.6840 (caseless 0.8462), digit words whole 0.8806 (752/854).
 #[test]
 fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine1(), "receipts");
@@ -42,10 +44,10 @@ fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.665, "bag-of-words F1 {:.4} below 0.665", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.85, "digit words whole {:.4} below 0.85", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.86, "digit words whole {:.4} below 0.86", s.digit_words_whole_rate());
 }
 
-// Measured: lines CER 0.0031, bag-of-words F1 0.9827.
+// Measured: lines CER 0.0036, bag-of-words F1 0.9795.
 #[test]
 fn engine1_lines_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine1(), "lines");
@@ -54,7 +56,7 @@ fn engine1_lines_accuracy_stays_within_recorded_bounds() {
     assert!(s.bag_of_words_f1() >= 0.97, "bag-of-words F1 {:.4} below 0.97", s.bag_of_words_f1());
 }
 
-// Full-width lines (1200-2300 px wide, cropped tight). Measured: CER 0.0179
+// Full-width lines (1200-2300 px wide, cropped tight). Measured: CER 0.0136
 // (0.1768 before thin images were padded). The bound is the target;
 // the padding's loss would put the figure at 0.18.
 #[test]
@@ -65,8 +67,8 @@ fn engine1_reads_full_width_lines_end_to_end() {
 }
 
 // Engine 2 (PP-OCRv6 small, EngineConfig::engine2). Measured: receipts CER
-// 0.2374, caseless 0.1221, bag-of-words F1 0.7476 (caseless 0.9115), digit
-// words whole 0.9075.
+// 0.2368, caseless 0.1215, bag-of-words F1 0.7498 (caseless 0.9130), digit
+// words whole 0.9274 (792/854; 0.9075 before lone digits were detected).
 #[test]
 fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "receipts");
@@ -79,10 +81,10 @@ fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.725, "bag-of-words F1 {:.4} below 0.725", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.88, "digit words whole {:.4} below 0.88", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.915, "digit words whole {:.4} below 0.915", s.digit_words_whole_rate());
 }
 
-// Measured: lines CER 0.0020, bag-of-words F1 0.9874.
+// Measured: lines CER 0.0026, bag-of-words F1 0.9843.
 #[test]
 fn engine2_lines_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "lines");
@@ -91,7 +93,7 @@ fn engine2_lines_accuracy_stays_within_recorded_bounds() {
     assert!(s.bag_of_words_f1() >= 0.975, "bag-of-words F1 {:.4} below 0.975", s.bag_of_words_f1());
 }
 
-// Measured: lines-wide CER 0.0092.
+// Measured: lines-wide CER 0.0061.
 #[test]
 fn engine2_reads_full_width_lines_end_to_end() {
     let s = score_folder(engine2(), "lines-wide");
@@ -103,7 +105,7 @@ fn engine2_reads_full_width_lines_end_to_end() {
 // truth lists words in the PDF's order, so only the bag-of-words F1 is
 // meaningful; Greek letters, mathematical symbols and `(cid:NN)` glyph names
 // in it cannot be matched by either dictionary. Measured: Engine 1 caseless
-// F1 0.8888 (strict 0.8880); Tesseract 5 reads these pages at about 0.84.
+// F1 0.8871 (strict 0.8862); Tesseract 5 reads these pages at about 0.84.
 #[test]
 fn engine1_pages_of_papers_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine1(), "pages");
@@ -115,7 +117,7 @@ fn engine1_pages_of_papers_accuracy_stays_within_recorded_bounds() {
     );
 }
 
-// Measured: Engine 2 caseless F1 0.8999 (strict 0.8994).
+// Measured: Engine 2 caseless F1 0.9016 (strict 0.9012).
 #[test]
 fn engine2_pages_of_papers_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "pages");
