@@ -236,6 +236,29 @@ fn health_and_unknown_paths() {
     assert_eq!(v["IsErroredOnProcessing"], true);
 }
 
+/// `/metrics` shows the plan building documents paid and the plans each
+/// model holds: the test server builds plans on first use, so once a
+/// receipt is read, plan time was paid and Engine 1's detector and
+/// recogniser hold plans.
+#[test]
+fn metrics_show_plan_building_and_the_plans_held() {
+    let (status, v) = post_file("/parse/image", receipt(), &[]);
+    assert_eq!((status, v["OCRExitCode"].as_i64()), (200, Some(1)), "{v}");
+    let text = client().get(format!("{}/metrics", server())).send().unwrap().text().unwrap();
+    let value = |wanted: &dyn Fn(&str) -> bool| -> f64 {
+        let line = text.lines().find(|l| !l.starts_with('#') && wanted(l));
+        let line = line.unwrap_or_else(|| panic!("no such line in /metrics:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value(&|l| l.starts_with("ocr_plan_build_seconds_total ")) > 0.0, "{text}");
+    assert!(value(&|l| l.starts_with("ocr_plan_build_seconds_max ")) > 0.0, "{text}");
+    for model in ["detector", "latin_recogniser"] {
+        let held =
+            value(&|l| l.starts_with("ocr_model_plans{engine=\"1\"") && l.contains(&format!("model=\"{model}\"}}")));
+        assert!(held >= 1.0, "engine 1 {model}: {text}");
+    }
+}
+
 /// Asserts that a response read receipt 517.jpg.
 fn assert_read_the_receipt(resp: reqwest::blocking::Response) {
     let v: Value = resp.json().unwrap();
