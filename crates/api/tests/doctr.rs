@@ -379,10 +379,10 @@ fn binary_threshold_changes_what_counts_as_text() {
 #[test]
 fn box_threshold_drops_doubtful_regions() {
     let default = ocr("", "r.jpg", receipt());
-    let strict = ocr("box_threshold=0.85", "r.jpg", receipt());
+    let strict = ocr("box_threshold=0.95", "r.jpg", receipt());
     assert!(words(&strict).len() < words(&default).len(), "{} vs {}", words(&strict).len(), words(&default).len());
     for w in words(&strict) {
-        assert!(w["detection_score"].as_f64().unwrap() >= 0.85, "{w}");
+        assert!(w["detection_score"].as_f64().unwrap() >= 0.95, "{w}");
     }
 }
 

@@ -7,10 +7,12 @@
 //! band can be joined to that line instead. OCR boxes break both on photos
 //! of receipts: a tilted or curved line's baselines drift by more than that
 //! from one end to the other, and detector boxes are often taller than the
-//! distance between two lines. So each line's words are pulled toward the
-//! line's median baseline ([`level_baselines`]) and no taller than the
-//! distance to the nearest line above or below ([`line_height_caps`]); on a
-//! level page with separate lines nothing moves.
+//! distance between two lines, while a lone digit's box hugs its glyph, well
+//! above the line's baseline. So each line's words are no taller than the
+//! distance to the nearest line above or below ([`line_height_caps`]), much
+//! shorter words take the line's band ([`widen_small_words`]), and all are
+//! pulled toward the line's median baseline ([`level_baselines`]); on a level
+//! page with separate lines of even words nothing moves.
 
 use crate::text::TextLine;
 
@@ -41,6 +43,27 @@ pub(crate) fn level_baselines(bands: &mut [Band]) {
         let shift = offset.clamp(-reach, reach) - offset;
         band.top += shift;
         band.bottom += shift;
+    }
+}
+
+/// A word less than this share of its line's median height (a lone digit
+/// or a dash, whose detector box hugs the glyph while the other words' boxes
+/// take in the line's full height) is set in the line's band.
+pub(crate) const SMALL_WORD: f32 = 0.6;
+
+/// Gives every band much shorter than the bands' median height the median
+/// top and bottom: a small glyph's own box sits above the line's baseline,
+/// and text extractors would read it, set that high and in a small font, as
+/// a line of its own.
+pub(crate) fn widen_small_words(bands: &mut [Band]) {
+    if bands.is_empty() {
+        return;
+    }
+    let top = median(bands.iter().map(|b| b.top).collect());
+    let bottom = median(bands.iter().map(|b| b.bottom).collect());
+    let height = median(bands.iter().map(|b| b.bottom - b.top).collect());
+    for band in bands.iter_mut().filter(|b| b.bottom - b.top < SMALL_WORD * height) {
+        *band = Band { top, bottom };
     }
 }
 
@@ -126,6 +149,21 @@ mod tests {
         assert!(bands.iter().all(|b| (b.bottom - b.top - 30.0).abs() < 1e-3), "heights are kept");
         // Words near the median do not move.
         assert_eq!(bands[4], Band { top: 76.0, bottom: 106.0 });
+    }
+
+    #[test]
+    fn a_lone_digit_is_set_in_its_lines_band() {
+        // Receipt 521: `Cheese *# 1 RM4.15`, the `1` boxed 39 px high in a
+        // line of 116 px boxes.
+        let mut bands = vec![
+            Band { top: 2304.0, bottom: 2420.0 },
+            Band { top: 2299.0, bottom: 2410.0 },
+            Band { top: 2317.0, bottom: 2356.0 },
+            Band { top: 2274.0, bottom: 2395.0 },
+        ];
+        widen_small_words(&mut bands);
+        assert_eq!(bands[2], Band { top: 2304.0, bottom: 2410.0 });
+        assert_eq!(bands[0], Band { top: 2304.0, bottom: 2420.0 }, "the others keep their boxes");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream};
 
 use crate::font::{self, CidMap, VisibleMap};
 use crate::image::{deflate, PageImage};
-use crate::placement::{cap_heights, level_baselines, line_height_caps, Band};
+use crate::placement::{cap_heights, level_baselines, line_height_caps, widen_small_words, Band};
 use crate::text::{is_cjk, normalize, TextLine};
 use crate::PdfError;
 
@@ -179,6 +179,7 @@ fn write_line(
     }
     let mut bands: Vec<Band> = words.iter().map(|w| Band { top: w.top, bottom: w.bottom }).collect();
     cap_heights(&mut bands, height_cap);
+    widen_small_words(&mut bands);
     level_baselines(&mut bands);
     for (word, band) in words.iter_mut().zip(bands) {
         (word.top, word.bottom) = (band.top, band.bottom);
