@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use ocr_engine::decode::count_pages;
 use ocr_engine::{
@@ -37,9 +36,8 @@ pub struct PageCounters {
 }
 
 impl PageCounters {
-    /// Counts the plan-building time of one document.
-    fn record_plan_build(&self, time: Duration) {
-        let micros = time.as_micros().min(u64::MAX as u128) as u64;
+    /// Counts the plan-building time of one document, in microseconds.
+    fn record_plan_build(&self, micros: u64) {
         self.plan_build_micros.fetch_add(micros, Ordering::Relaxed);
         self.plan_build_max_micros.fetch_max(micros, Ordering::Relaxed);
     }
@@ -154,7 +152,7 @@ impl DocumentJob<'_> {
             let fresh = !matches!(task, PageTask::Done(_));
             ocr_engine::model::take_plan_build_time();
             let output = self.read_page(task, counters);
-            let built = ocr_engine::model::take_plan_build_time().as_micros().min(u64::MAX as u128) as u64;
+            let built = ocr_engine::model::take_plan_build_time().as_micros().try_into().unwrap_or(u64::MAX);
             building.fetch_add(built, Ordering::Relaxed);
             let output = output?;
             if let Some(resume) = resume.filter(|_| fresh) {
@@ -174,9 +172,9 @@ impl DocumentJob<'_> {
         } else {
             self.read_image(&work, &mut report, done)
         };
-        let building = Duration::from_micros(building.load(Ordering::Relaxed));
+        let building = building.load(Ordering::Relaxed);
         counters.record_plan_build(building);
-        tracing::debug!(plan_build_seconds = building.as_secs_f64(), "document read; model plan building");
+        tracing::debug!(plan_build_seconds = building as f64 / 1e6, "document read; model plan building");
         let read = read?;
         if reported < read.len() {
             progress(read.len(), read.len());
