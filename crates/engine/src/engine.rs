@@ -726,5 +726,5 @@ mod upscale_tests {
 }
 
 #[path = "plans.rs"]
-mod plans;
-pub use plans::{PlanJob, PlanPriority};
+pub(crate) mod plans;
+pub use plans::{wait_for_wanted_plans, PlanJob, PlanPriority};
