@@ -248,8 +248,8 @@ fn a_rendered_invoice_read_by_engine_1_gives_its_fields() {
     assert_eq!(first(&fields, "currency"), "EUR", "{ctx}");
 }
 
-// Engine 1 on the 25 development receipts (Malaysian, SROIE-style), no locale hint. Measured: company 0.60 exact
-// (the right line on 0.92: misread characters make the rest), date 0.96, total 0.92, address token F1 0.940. Each
+// Engine 1 on the 25 development receipts (Malaysian, SROIE-style), no locale hint. Measured: company 0.64 exact
+// (the right line on 0.96: misread characters make the rest), date 0.96, total 0.92, address token F1 0.940. Each
 // bound is one receipt (0.04) below, 0.02 for the F1. Engine 2, /kie's default, does better on the same rules (see
 // docs/api.md; `cargo run --release -p ocr-api --example kie_eval -- --engine 2`) but takes longer in a debug test.
 #[test]
@@ -280,7 +280,7 @@ fn receipt_fields_stay_within_recorded_bounds() {
     );
     assert!(tally.total_rate() >= 0.88, "total {:.2} below 0.88", tally.total_rate());
     assert!(tally.date_rate() >= 0.92, "date {:.2} below 0.92", tally.date_rate());
-    assert!(tally.company_rate() >= 0.56, "company {:.2} below 0.56", tally.company_rate());
-    assert!(tally.company_close_rate() >= 0.88, "company line {:.2} below 0.88", tally.company_close_rate());
+    assert!(tally.company_rate() >= 0.60, "company {:.2} below 0.60", tally.company_rate());
+    assert!(tally.company_close_rate() >= 0.92, "company line {:.2} below 0.92", tally.company_close_rate());
     assert!(tally.address_f1() >= 0.92, "address token F1 {:.3} below 0.92", tally.address_f1());
 }

@@ -9,6 +9,7 @@
 //! `docs/api.md` (section `/kie`) lists the rules for users.
 
 mod amounts;
+mod business_words;
 mod contacts;
 mod dates;
 mod doc;

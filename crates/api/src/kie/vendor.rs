@@ -6,12 +6,15 @@
 //! contact line, a registration number or an address; a line continuing it
 //! (`(SETIA ALAM) SDN BHD`) is joined, and registration numbers after it are
 //! dropped. Of the name's misreads only closed-list ones are repaired: a
-//! legal form with one character wrong (`SUN BHD`), a `(` read as `I`
-//! before an unopened `)`, a title read without spaces (`TAXINVOICE`). The address is the run of address-like lines after it (street
+//! legal form with one character wrong (`SUN BHD`), a word of a business name
+//! with one letter wrong (`HARDWAKE`, see `business_words.rs`), a `(`
+//! read as `I` before an unopened `)`, a title read without spaces
+//! (`TAXINVOICE`). The address is the run of address-like lines after it (street
 //! words, a postcode, a state or country), cut where a phone, fax, e-mail or
 //! tax label starts. Lines after `BILL TO`/`SHIP TO` belong to the customer
 //! and are skipped.
 
+use super::business_words::fix_business_words;
 use super::doc::{Doc, TextLine};
 use super::normalise::{find_words, has_any, parse_amount, pieces};
 use super::FieldValue;
@@ -293,7 +296,7 @@ fn strip_registration(text: &str) -> String {
         Some(e) if name[e..].trim_start().starts_with(|c: char| c.is_alphanumeric()) => &name[..e],
         _ => name,
     };
-    fix_legal_form(&reopen_parenthesis(name.trim().trim_end_matches([',', ':', '-', '(']).trim()))
+    fix_legal_form(&fix_business_words(&reopen_parenthesis(name.trim().trim_end_matches([',', ':', '-', '(']).trim())))
 }
 
 /// Characters the OCR reads for an opening parenthesis.
