@@ -32,6 +32,14 @@ pub struct LayoutParams {
     /// break inside what reads as one token (`33.92`, `21:13`, `12-01-19`)
     /// needs besides the blank gap.
     pub word_gap_joined: f32,
+    /// A letter or mark between digits (`1O.5O`, `2l:13`) is read as the
+    /// digit the model found most probable on its time steps when that
+    /// digit's mean probability there is at least this (above 1: never).
+    pub digit_alternative_min: f32,
+    /// Inside what reads as one token (see [`LayoutParams::word_gap_joined`]),
+    /// a blank-gap break also needs the model to have given its space class
+    /// at least this probability between the two characters (0: not needed).
+    pub joined_space_min: f32,
     /// Vertical overlap (fraction of the smaller height) for two segments to share a line.
     pub line_overlap: f32,
     /// Vertical gap, in median line heights, that starts a new block.
@@ -59,6 +67,8 @@ impl Default for LayoutParams {
             word_gap_blank_pitch: 0.45,
             word_gap_pitches: 1.9,
             word_gap_joined: 1.2,
+            digit_alternative_min: 0.1,
+            joined_space_min: 0.001,
             line_overlap: 0.5,
             block_gap: 1.2,
             column_min_lines: 3,
@@ -87,8 +97,9 @@ pub fn words_from_reading(crop: &LineCrop, reading: &RecognizedText, params: &La
     let height = crop.image.height() as f32;
     let content_width = crop.image.width() as f32;
     let blank = blank_columns(&crop.image);
-    let groups = split_words(&reading.chars, &blank, height, params);
-    let pitch = typical_pitch(&reading.chars).unwrap_or(height * 0.5);
+    let chars = digits_in_numbers(&reading.chars, params.digit_alternative_min);
+    let groups = split_words(&chars, &blank, height, params);
+    let pitch = typical_pitch(&chars).unwrap_or(height * 0.5);
     let mut words = Vec::with_capacity(groups.len());
     for (i, group) in groups.iter().enumerate() {
         let (first, last) = (group[0], group[group.len() - 1]);
@@ -114,6 +125,48 @@ pub fn words_from_reading(crop: &LineCrop, reading: &RecognizedText, params: &La
         words.push(Word { text, confidence, detection_score: 1.0, bbox: BoundingBox::from_quad(&quad), quad });
     }
     words
+}
+
+/// The characters with each letter or mark that stands between digits
+/// (`1O.5O`, `2l:13`, `S.00` after a digit) replaced by the digit the model
+/// found most probable on its time steps, when that digit's mean probability
+/// is at least `min_probability`. Between digits means: the nearest
+/// character on either side, past joining marks (`.`, `,`, `:`, `-`, `/`)
+/// and never past a space, is a digit. The model's own second choice
+/// decides, so no table of look-alike glyphs is needed.
+fn digits_in_numbers(chars: &[RecognizedChar], min_probability: f32) -> Vec<RecognizedChar> {
+    let joiner = |c: &RecognizedChar| matches!(c.text.as_str(), "." | "," | ":" | "-" | "/");
+    let digit = |c: &RecognizedChar| c.text.len() == 1 && c.text.chars().all(|d| d.is_ascii_digit());
+    let space = |c: &RecognizedChar| c.text.trim().is_empty();
+    // The first character that is not a joining mark, walking from `k` in `step`.
+    let neighbour_is_digit = |k: usize, step: isize| {
+        let mut i = k as isize + step;
+        while let Some(c) = usize::try_from(i).ok().and_then(|i| chars.get(i)) {
+            if space(c) {
+                return false;
+            }
+            if !joiner(c) {
+                return digit(c);
+            }
+            i += step;
+        }
+        false
+    };
+    let mut out = chars.to_vec();
+    for (k, c) in chars.iter().enumerate() {
+        let Some((d, p)) = c.digit_alternative else { continue };
+        if p >= min_probability
+            && !digit(c)
+            && !space(c)
+            && !joiner(c)
+            && neighbour_is_digit(k, -1)
+            && neighbour_is_digit(k, 1)
+        {
+            out[k].text = d.to_string();
+            out[k].digit_alternative = None;
+        }
+    }
+    out
 }
 
 /// Narrows a word's span `x0..x1` to its ink: ink-free columns at either
@@ -182,6 +235,7 @@ fn split_words<'a>(
                 let faint = has_contrast && (found[k].is_none() || found[previous_index].is_none());
                 let distance = ink[k] - ink[previous_index];
                 breaks = !faint && ink_pitch.is_none_or(|p| distance >= params.word_gap_joined * p);
+                breaks = breaks && c.space_before >= params.joined_space_min;
             }
             if breaks {
                 words.push(std::mem::take(&mut current));
@@ -333,7 +387,13 @@ mod tests {
     use super::*;
 
     fn ch(text: &str, step: usize) -> RecognizedChar {
-        RecognizedChar { text: text.into(), confidence: 0.9, x0: step as f32 * 8.0, x1: step as f32 * 8.0 + 8.0 }
+        RecognizedChar {
+            text: text.into(),
+            confidence: 0.9,
+            x0: step as f32 * 8.0,
+            x1: step as f32 * 8.0 + 8.0,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -390,7 +450,13 @@ mod tests {
     fn chars_at(text: &str, centres: &[f32]) -> Vec<RecognizedChar> {
         text.chars()
             .zip(centres)
-            .map(|(c, &x)| RecognizedChar { text: c.to_string(), confidence: 0.9, x0: x - 4.0, x1: x + 4.0 })
+            .map(|(c, &x)| RecognizedChar {
+                text: c.to_string(),
+                confidence: 0.9,
+                x0: x - 4.0,
+                x1: x + 4.0,
+                ..Default::default()
+            })
             .collect()
     }
 
@@ -404,10 +470,57 @@ mod tests {
 
     fn split(text: &str, centres: &[f32]) -> Vec<String> {
         let chars = chars_at(text, centres);
-        split_words(&chars, &ink_of(text, centres, 400), 48.0, &LayoutParams::default())
-            .iter()
-            .map(|w| w.iter().map(|c| c.text.as_str()).collect())
-            .collect()
+        texts(&split_words(&chars, &ink_of(text, centres, 400), 48.0, &LayoutParams::default()))
+    }
+
+    fn texts(words: &[Vec<&RecognizedChar>]) -> Vec<String> {
+        words.iter().map(|w| w.iter().map(|c| c.text.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn a_number_splits_only_where_the_model_saw_a_space() {
+        // "21.83" in monospaced print (pitch 24) with the "." a pitch and a
+        // half from the "1": 32 px of white, and ink far enough apart.
+        let centres = [20.0, 44.0, 80.0, 104.0, 128.0];
+        let blank = ink_of("21.83", &centres, 400);
+        let mut chars = chars_at("21.83", &centres);
+        let params = LayoutParams::default();
+        // The model gave its space class no probability there: one token.
+        assert_eq!(texts(&split_words(&chars, &blank, 48.0, &params)), vec!["21.83"]);
+        // Where it did (below the emitting threshold), the gap splits.
+        chars[2].space_before = 0.2;
+        assert_eq!(texts(&split_words(&chars, &blank, 48.0, &params)), vec!["21", ".83"]);
+    }
+
+    fn read(chars: &[RecognizedChar], min_probability: f32) -> String {
+        digits_in_numbers(chars, min_probability).iter().map(|c| c.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_letter_between_digits_takes_the_models_digit() {
+        let centres: Vec<f32> = (0..5).map(|i| 20.0 + 24.0 * i as f32).collect();
+        let mut chars = chars_at("AH0O2", &centres);
+        chars[3].digit_alternative = Some(('0', 0.45));
+        let min = LayoutParams::default().digit_alternative_min;
+        assert_eq!(read(&chars, min), "AH002");
+        // A digit the model found less probable leaves the letter.
+        chars[3].digit_alternative = Some(('0', min * 0.9));
+        assert_eq!(read(&chars, min), "AH0O2");
+        // Past a joining mark, still between digits ("1O.50").
+        let mut amount = chars_at("1O.50", &centres);
+        amount[1].digit_alternative = Some(('0', 0.45));
+        assert_eq!(read(&amount, min), "10.50");
+        // Not between digits: after a letter ("NO.1") or at a space ("0 O2").
+        let mut no = chars_at("NO.1", &centres);
+        no[1].digit_alternative = Some(('0', 0.45));
+        assert_eq!(read(&no, min), "NO.1");
+        let mut spaced = chars_at("0 O2", &centres);
+        spaced[2].digit_alternative = Some(('0', 0.45));
+        assert_eq!(read(&spaced, min), "0 O2");
+        // A joining mark between digits stays a mark ("14.00/9").
+        let mut slash = chars_at("0/9", &centres);
+        slash[1].digit_alternative = Some(('2', 0.45));
+        assert_eq!(read(&slash, min), "0/9");
     }
 
     #[test]
@@ -432,8 +545,12 @@ mod tests {
         assert_eq!(split("(a", &close[..2]), vec!["(a"]);
         let abbreviation: Vec<f32> = (0..4).map(|i| 20.0 + 24.0 * i as f32).collect();
         assert_eq!(split("i.e.", &abbreviation), vec!["i.e."]);
-        // Two pitches apart it is a separate token ("TOTAL :").
-        assert_eq!(split("ABC:", &[20.0, 44.0, 68.0, 116.0]), vec!["ABC", ":"]);
+        // Two pitches apart, where the model saw a space, it is a separate
+        // token ("TOTAL :").
+        let mut chars = chars_at("ABC:", &[20.0, 44.0, 68.0, 116.0]);
+        chars[3].space_before = 0.3;
+        let blank = ink_of("ABC:", &[20.0, 44.0, 68.0, 116.0], 400);
+        assert_eq!(texts(&split_words(&chars, &blank, 48.0, &LayoutParams::default())), vec!["ABC", ":"]);
     }
 
     #[test]

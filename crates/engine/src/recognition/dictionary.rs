@@ -29,6 +29,15 @@ impl Dictionary {
         self.symbols.get(class).map(String::as_str).unwrap_or("")
     }
 
+    /// The classes of the ASCII digits `0`-`9` the model has, with their digit.
+    pub fn digit_classes(&self) -> Vec<(usize, char)> {
+        let digit = |s: &str| {
+            let mut it = s.chars();
+            it.next().filter(|c| c.is_ascii_digit() && it.next().is_none())
+        };
+        self.symbols.iter().enumerate().filter_map(|(i, s)| digit(s).map(|d| (i, d))).collect()
+    }
+
     /// Every symbol the model can emit (blank excluded).
     pub fn symbols(&self) -> impl Iterator<Item = &str> {
         self.symbols.iter().skip(1).map(String::as_str)

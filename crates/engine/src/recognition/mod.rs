@@ -87,7 +87,7 @@ impl RecognizerConfig {
 }
 
 /// One recognised character with its horizontal extent in the crop.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RecognizedChar {
     /// The character (a space for the model's space class).
     pub text: String,
@@ -97,6 +97,15 @@ pub struct RecognizedChar {
     pub x0: f32,
     /// Right edge of the time steps it occupies, in crop pixels.
     pub x1: f32,
+    /// The most probable ASCII digit over this character's time steps and
+    /// its mean probability there, when the character itself is not a digit
+    /// (`None` for digits, or when the model has no digit classes): the
+    /// model's second thought for an `O` that may be a `0`.
+    pub digit_alternative: Option<(char, f32)>,
+    /// The highest probability the model gave its space class on the time
+    /// steps from the previous character's last to this one's first (0 for
+    /// the first character): evidence of a word break the model did not emit.
+    pub space_before: f32,
 }
 
 /// The recogniser's reading of one crop.
@@ -199,13 +208,24 @@ impl Recognizer {
         };
         let classes = self.dictionary.classes();
         let content = crop.width() as f32;
-        let chars = greedy_decode(&probs, steps, classes, allowed)
-            .into_iter()
-            .map(|t| RecognizedChar {
-                text: self.dictionary.symbol(t.class).to_string(),
-                confidence: t.confidence,
-                x0: (t.first_step as f32 * step_width).min(content),
-                x1: ((t.last_step + 1) as f32 * step_width).min(content),
+        let digits = self.dictionary.digit_classes();
+        let tokens = greedy_decode(&probs, steps, classes, allowed);
+        let chars = tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let text = self.dictionary.symbol(t.class).to_string();
+                let is_digit = text.chars().all(|c| c.is_ascii_digit());
+                let previous = k.checked_sub(1).map(|i| tokens[i].last_step);
+                RecognizedChar {
+                    digit_alternative: if is_digit { None } else { best_digit(&probs, classes, t, &digits, allowed) },
+                    space_before: previous
+                        .map_or(0.0, |from| max_probability(&probs, classes, from..=t.first_step, classes - 1)),
+                    text,
+                    confidence: t.confidence,
+                    x0: (t.first_step as f32 * step_width).min(content),
+                    x1: ((t.last_step + 1) as f32 * step_width).min(content),
+                }
             })
             .collect();
         Ok(RecognizedText { chars, step_width })
@@ -271,6 +291,32 @@ impl Recognizer {
     }
 }
 
+/// The ASCII digit (among `digits`: class and symbol) with the highest mean
+/// probability over `token`'s time steps, and that mean; classes barred by
+/// `allowed` are skipped.
+fn best_digit(
+    probs: &[f32],
+    classes: usize,
+    token: &CtcToken,
+    digits: &[(usize, char)],
+    allowed: Option<&[bool]>,
+) -> Option<(char, f32)> {
+    let span = (token.last_step + 1 - token.first_step) as f32;
+    digits
+        .iter()
+        .filter(|(class, _)| allowed.is_none_or(|m| m.get(*class).copied().unwrap_or(false)))
+        .map(|&(class, symbol)| {
+            let sum: f32 = (token.first_step..=token.last_step).map(|t| probs[t * classes + class]).sum();
+            (symbol, sum / span)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The highest probability of `class` over the time `steps`.
+fn max_probability(probs: &[f32], classes: usize, steps: std::ops::RangeInclusive<usize>, class: usize) -> f32 {
+    steps.filter_map(|t| probs.get(t * classes + class)).copied().fold(0.0, f32::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +339,33 @@ mod tests {
         assert!(starts.windows(2).all(|p| p[1] - p[0] == 640), "{starts:?}");
         let last = starts[starts.len() - 1];
         assert!(last + 768 >= 3000 && starts[starts.len() - 2] + 768 < 3000, "{starts:?}");
+    }
+
+    /// A fake recogniser that returns the same probabilities for any crop.
+    struct Fixed(Vec<f32>);
+
+    impl Model for Fixed {
+        fn run(&self, _input: &DenseTensor) -> Result<DenseTensor> {
+            Ok(DenseTensor { shape: vec![1, self.0.len() / 4, 4], data: self.0.clone() })
+        }
+    }
+
+    #[test]
+    fn each_character_keeps_its_best_digit_and_the_space_probability_before_it() {
+        // Classes: blank, "O", "0", space. Step 0 reads "O" with "0" second,
+        // step 1 is a blank with some probability of a space, step 2 reads "0".
+        let probs = vec![0.1, 0.6, 0.3, 0.0, 0.8, 0.0, 0.0, 0.2, 0.1, 0.0, 0.9, 0.0];
+        let recognizer = Recognizer::new(Box::new(Fixed(probs)), Dictionary::from_lines("O\n0"), Default::default());
+        let reading = recognizer.recognize(&RgbImage::new(24, 48), None).unwrap();
+        assert_eq!(reading.text(), "O0");
+        let (o, zero) = (&reading.chars[0], &reading.chars[1]);
+        assert_eq!(o.digit_alternative, Some(('0', 0.3)));
+        assert_eq!(o.space_before, 0.0);
+        assert_eq!(zero.digit_alternative, None);
+        assert!((zero.space_before - 0.2).abs() < 1e-6, "{zero:?}");
+        // A mask that bars the digit leaves no alternative.
+        let reading = recognizer.recognize(&RgbImage::new(24, 48), Some(&[true, true, false, true])).unwrap();
+        assert_eq!(reading.chars[0].digit_alternative, None);
     }
 
     /// A fake recogniser with one time step per 8 columns: class 1 ("a")
