@@ -31,8 +31,9 @@ fn report(label: &str, s: &Scores) {
     );
 }
 
-// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2452, caseless 0.1301,
-// bag-of-words F1 0.6840 (caseless 0.8462), digit words whole 0.8806 (752/854).
+// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2451, caseless 0.1301,
+// bag-of-words F1 0.6844 (caseless 0.8465), digit words whole 0.8817 (753/854;
+// 752 before a letter between digits took the recogniser's digit).
 #[test]
 fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine1(), "receipts");
@@ -44,7 +45,7 @@ fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.665, "bag-of-words F1 {:.4} below 0.665", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.86, "digit words whole {:.4} below 0.86", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.861, "digit words whole {:.4} below 0.861", s.digit_words_whole_rate());
 }
 
 // Measured: lines CER 0.0036, bag-of-words F1 0.9795.
@@ -67,8 +68,11 @@ fn engine1_reads_full_width_lines_end_to_end() {
 }
 
 // Engine 2 (PP-OCRv6 small, EngineConfig::engine2). Measured: receipts CER
-// 0.2368, caseless 0.1215, bag-of-words F1 0.7498 (caseless 0.9130), digit
-// words whole 0.9274 (792/854; 0.9075 before lone digits were detected).
+// 0.2366, caseless 0.1213, bag-of-words F1 0.7507 (caseless 0.9139), digit
+// words whole 0.9297 (794/854; 0.9274 before the recogniser's own digit and
+// space evidence, 0.9075 before lone digits were detected). Those two rules
+// are worth one or two words each, inside the margin: their unit tests in
+// layout.rs guard them.
 #[test]
 fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "receipts");
@@ -81,7 +85,7 @@ fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.725, "bag-of-words F1 {:.4} below 0.725", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.915, "digit words whole {:.4} below 0.915", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.917, "digit words whole {:.4} below 0.917", s.digit_words_whole_rate());
 }
 
 // Measured: lines CER 0.0026, bag-of-words F1 0.9843.
