@@ -32,25 +32,9 @@ use std::time::Duration;
 use ocr_engine::eval::Scores;
 use ocr_engine::imageops::resize;
 use ocr_engine::{
-    decode_image, AccurateEngine, DecodeLimits, EngineConfig, ModelSet, OcrEngine, PageResult, RecognizeOptions,
+    decode_image, AccurateEngine, DecodeLimits, EngineConfig, ModelSet, OcrEngine, PageRecognizer, RecognizeOptions,
     StageTimings,
 };
-
-/// One of the engines under test.
-enum Reader {
-    Single(Arc<OcrEngine>),
-    Accurate(AccurateEngine),
-}
-
-impl Reader {
-    fn read(&self, bytes: &[u8]) -> ocr_engine::Result<(Vec<PageResult>, StageTimings)> {
-        let options = RecognizeOptions::default();
-        match self {
-            Reader::Single(e) => e.recognize_bytes_timed(bytes, &options),
-            Reader::Accurate(e) => e.recognize_bytes_timed(bytes, &options),
-        }
-    }
-}
 
 /// CPU time consumed by the calling thread so far (Linux schedstat, ns resolution).
 fn thread_cpu_time() -> Duration {
@@ -70,14 +54,14 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn measure(engine: &Reader, path: &Path, runs: usize) -> Result<Measured, Box<dyn std::error::Error>> {
+fn measure(engine: &dyn PageRecognizer, path: &Path, runs: usize) -> Result<Measured, Box<dyn std::error::Error>> {
     let bytes = std::fs::read(path)?;
-    let (pages, _) = engine.read(&bytes)?; // warm-up
+    let (pages, _) = engine.recognize_bytes_timed(&bytes, &RecognizeOptions::default())?; // warm-up
     let text = pages.iter().map(|p| p.text()).collect::<Vec<_>>().join("\n");
     let mut samples: Vec<(f64, StageTimings)> = Vec::new();
     for _ in 0..runs {
         let before = thread_cpu_time();
-        let (_, t) = engine.read(&bytes)?;
+        let (_, t) = engine.recognize_bytes_timed(&bytes, &RecognizeOptions::default())?;
         samples.push(((thread_cpu_time() - before).as_secs_f64(), t));
     }
     let cpu = median(samples.iter().map(|s| s.0).collect());
@@ -203,19 +187,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Every pipeline's readings: (name, per-image CPU s and text, per-image stages for ours).
     let mut results: Vec<Pipeline> = Vec::new();
     for &n in &engines {
-        let reader = match n {
-            1 => Reader::Single(engine1.clone().ok_or("engine 1")?),
-            2 => Reader::Single(engine2.clone().ok_or("engine 2")?),
-            3 => Reader::Accurate(AccurateEngine::new(
-                engine2.clone().ok_or("engine 2")?,
-                engine1.clone().ok_or("engine 1")?,
-            )),
+        let reader: Arc<dyn PageRecognizer> = match n {
+            1 => engine1.clone().ok_or("engine 1")?,
+            2 => engine2.clone().ok_or("engine 2")?,
+            3 => Arc::new(AccurateEngine::new(engine2.clone().ok_or("engine 2")?, engine1.clone().ok_or("engine 1")?)),
             other => return Err(format!("no engine {other}").into()),
         };
         eprintln!("running Engine {n} ...");
         let mut readings = Vec::with_capacity(images.len());
         for path in &images {
-            let m = measure(&reader, path, runs)?;
+            let m = measure(reader.as_ref(), path, runs)?;
             readings.push(Reading { cpu: m.cpu, text: m.text, stages: Some(m.stages) });
         }
         results.push(Pipeline { name: format!("Engine {n}"), readings });

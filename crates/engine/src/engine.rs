@@ -400,25 +400,21 @@ impl OcrEngine {
     }
 
     /// Reads one decoded page with this engine's detector and layout
-    /// settings and `reader`'s recogniser (a detection model of one set
-    /// combined with the recognition model of another). The recognisers of
-    /// both must take crops of the same height.
-    pub fn recognize_page_with(
+    /// settings and `reader`'s recogniser (see [`crate::MixedEngine`], which
+    /// checks that both read crops of the same height).
+    pub(crate) fn recognize_page_with_timed(
         &self,
         page: &RgbImage,
         options: &RecognizeOptions,
         reader: &OcrEngine,
+        timings: &mut StageTimings,
     ) -> Result<PageResult> {
-        if reader.recognizer.config().height != self.recognizer.config().height {
-            return Err(EngineError::Inference(format!(
-                "{} reads crops {} pixels high, {} detects for {}-pixel crops",
-                reader.name,
-                reader.recognizer.config().height,
-                self.name,
-                self.recognizer.config().height
-            )));
-        }
-        self.read_page_using(page, options, reader, None, &mut StageTimings::default())
+        self.read_page_using(page, options, reader, None, timings)
+    }
+
+    /// Height in pixels of the crops this engine's recogniser reads.
+    pub fn crop_height(&self) -> u32 {
+        self.recognizer.config().height
     }
 
     /// The recogniser a request uses: the Latin-only copy when it suffices.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ocr_engine::decode::count_pages;
-use ocr_engine::RecognizeOptions;
+use ocr_engine::{MixedEngine, RecognizeOptions};
 
 use super::auth::{key_from_head, Caller};
 use super::document::{DocumentJob, PageReader};
@@ -179,9 +179,10 @@ fn reader_for(state: &AppState, params: &DoctrParams) -> Result<PageReader, Doct
     };
     let detector = installed(detection, "detection")?;
     if detection == recognition {
-        return Ok(PageReader::Single(detector));
+        return Ok(detector);
     }
-    Ok(PageReader::Mixed { detector, recognizer: installed(recognition, "recognition")? })
+    let mixed = MixedEngine::new(detector, installed(recognition, "recognition")?).map_err(ApiError::from)?;
+    Ok(Arc::new(mixed))
 }
 
 /// The engine options the parameters ask for.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use ocr_engine::decode::count_pages;
 use ocr_engine::{
-    decode_image, for_each_page, rotate_clockwise, AccurateEngine, Block, BoundingBox, EngineConfig, Line, OcrEngine,
-    PageResult, RecognizeOptions, RgbImage, Word,
+    decode_image, for_each_page, rotate_clockwise, Block, BoundingBox, Line, PageRecognizer, PageResult,
+    RecognizeOptions, RgbImage, Word,
 };
 use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, PdfReader, ReadLimits, TextLayer, TextLine, TextWord};
 
@@ -43,42 +43,9 @@ impl PageCounters {
     }
 }
 
-/// What reads a page: one engine, or engine 3's accurate combination.
-#[derive(Clone)]
-pub enum PageReader {
-    /// A single engine (OCR.space engines 1 and 2).
-    Single(Arc<OcrEngine>),
-    /// Engine 2 with engine 1's second opinion on doubtful lines (engine 3).
-    Accurate(Arc<AccurateEngine>),
-    /// One model set's detector with another's recogniser (docTR's
-    /// `detection_model` and `recognition_model` chosen apart).
-    Mixed {
-        /// Finds the text (and sets the layout).
-        detector: Arc<OcrEngine>,
-        /// Reads it.
-        recognizer: Arc<OcrEngine>,
-    },
-}
-
-impl PageReader {
-    /// Reads one decoded page.
-    pub fn recognize_page(&self, page: &RgbImage, options: &RecognizeOptions) -> ocr_engine::Result<PageResult> {
-        match self {
-            Self::Single(engine) => engine.recognize_page(page, options),
-            Self::Accurate(engine) => engine.recognize_page(page, options),
-            Self::Mixed { detector, recognizer } => detector.recognize_page_with(page, options, recognizer),
-        }
-    }
-
-    /// The configuration decoding follows.
-    pub fn config(&self) -> &EngineConfig {
-        match self {
-            Self::Single(engine) => engine.config(),
-            Self::Accurate(engine) => engine.primary().config(),
-            Self::Mixed { detector, .. } => detector.config(),
-        }
-    }
-}
+/// What reads a page: one engine, Engine 3's combination, or one model
+/// set's detector with another's recogniser (see [`PageRecognizer`]).
+pub type PageReader = Arc<dyn PageRecognizer>;
 
 /// What the worker needs to read one document.
 pub struct DocumentJob<'a> {

@@ -145,7 +145,7 @@ impl Readers<'_> {
         if let Some((extra, script)) =
             self.models.extra.iter().filter(|e| e.number == serving).find_map(|e| extra_script(e).map(|s| (e, s)))
         {
-            return Ok((PageReader::Single(extra.engine.clone()), script));
+            return Ok((extra.engine.clone(), script));
         }
         let mut others: Vec<String> = self
             .models
@@ -175,9 +175,9 @@ impl Readers<'_> {
     /// that is).
     pub fn reader(&self, number: u8) -> Option<PageReader> {
         if let (3, Some(accurate)) = (number, self.accurate) {
-            return Some(PageReader::Accurate(accurate.clone()));
+            return Some(accurate.clone());
         }
-        self.engine(number).map(PageReader::Single)
+        self.engine(number).map(|engine| engine as PageReader)
     }
 
     /// The engine that serves OCR.space engine `number`: engine 3 is served
