@@ -4,8 +4,6 @@
 //!
 //! Engine 3 is [`AccurateEngine`]: Engine 2 with every accuracy option, Engine 1 as second opinion.
 //! `OCR_DETECT_ORIENTATION=1` / `OCR_DESKEW=1` turn those options on for engines 1 and 2.
-//! `OCR_DEFER_PLANS=1` reads every page with the detector plan a server has before the page
-//! size's own is built (engines 1 and 2).
 //!
 //! Folders: `receipts`, `lines`, `lines-wide` and `pages` (or `OCR_FOLDERS=a,b`). CER is only
 //! meaningful where the ground truth's order is a reading order (receipts, lines); `pages/`
@@ -65,15 +63,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Engine 3 is Engine 2 (with the knobs above) plus Engine 1 as its second opinion.
     let engine = Arc::new(OcrEngine::load(&set, config)?);
-    // OCR_DEFER_PLANS=1: every page is read as a server reads it before its page size's
-    // detector plan is built (padded into the square plan every page fits; see
-    // OcrEngine::set_defer_plans), the worst case of deferred plans.
-    if std::env::var_os("OCR_DEFER_PLANS").is_some() {
-        if let Some(cover) = engine.plan_jobs(&[]).iter().find(|j| j.kind == "detector") {
-            cover.build()?;
-        }
-        engine.set_defer_plans(true);
-    }
     let accurate = if engine_no == "3" {
         let secondary = OcrEngine::load(&ModelSet::engine1(&models), EngineConfig::engine1())?;
         let mut accurate = AccurateEngine::new(engine.clone(), Arc::new(secondary));

@@ -722,5 +722,5 @@ mod upscale_tests {
 }
 
 #[path = "plans.rs"]
-pub(crate) mod plans;
-pub use plans::{wait_for_wanted_plans, PlanJob, PlanPriority};
+mod plans;
+pub use plans::{PlanJob, PlanPriority};

@@ -48,8 +48,8 @@ pub mod result;
 pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};
 pub use decode::{decode_image, for_each_page, DecodeLimits};
 pub use engine::{
-    is_latin_symbol, wait_for_wanted_plans, EngineConfig, ModelSet, OcrEngine, PlanCounts, PlanJob, PlanPriority,
-    RecognizeOptions, Script, StageTimings, SMALL_TEXT_HEIGHT, UPSCALE_TARGET_SIDE,
+    is_latin_symbol, EngineConfig, ModelSet, OcrEngine, PlanCounts, PlanJob, PlanPriority, RecognizeOptions, Script,
+    StageTimings, SMALL_TEXT_HEIGHT, UPSCALE_TARGET_SIDE,
 };
 pub use error::{EngineError, Result};
 /// The page image type the engine reads (RGB, 8 bits per channel), and its pixel.

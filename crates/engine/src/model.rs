@@ -50,26 +50,6 @@ pub trait Model: Send + Sync {
         Ok(())
     }
 
-    /// As [`Model::prepare`], and the plan is never evicted: a plan other
-    /// shapes are padded into while their own is built (see
-    /// [`Model::has_plan`]). The default prepares.
-    fn prepare_kept(&self, shape: &[usize]) -> Result<()> {
-        self.prepare(shape)
-    }
-
-    /// Whether inputs of `shape` run now without building anything (nor
-    /// waiting for another thread to build it). The default, for models
-    /// without plans, is `true`.
-    fn has_plan(&self, _shape: &[usize]) -> bool {
-        true
-    }
-
-    /// The input shapes [`Model::has_plan`] is `true` for, when the model
-    /// keeps plans per shape; empty for models without plans.
-    fn planned_shapes(&self) -> Vec<Vec<usize>> {
-        Vec::new()
-    }
-
     /// Optimised plans held now (one per input shape met or prepared).
     /// The default, for models without plans, is 0.
     fn cached_plans(&self) -> usize {
@@ -101,8 +81,6 @@ pub struct OnnxModel {
 
 struct PlanCache {
     slots: HashMap<Vec<usize>, (PlanSlot, u64)>,
-    /// Shapes whose plans are never evicted ([`Model::prepare_kept`]).
-    kept: Vec<Vec<usize>>,
     tick: u64,
     capacity: usize,
 }
@@ -137,12 +115,7 @@ impl OnnxModel {
             path: path.to_path_buf(),
             graph,
             metadata,
-            plans: Mutex::new(PlanCache {
-                slots: HashMap::new(),
-                kept: Vec::new(),
-                tick: 0,
-                capacity: plan_capacity.max(1),
-            }),
+            plans: Mutex::new(PlanCache { slots: HashMap::new(), tick: 0, capacity: plan_capacity.max(1) }),
         })
     }
 
@@ -167,9 +140,7 @@ impl OnnxModel {
             cache.tick += 1;
             let tick = cache.tick;
             if !cache.slots.contains_key(shape) && cache.slots.len() >= cache.capacity {
-                let kept = &cache.kept;
-                let evictable = cache.slots.iter().filter(|(k, _)| !kept.contains(k));
-                if let Some(oldest) = evictable.min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) {
+                if let Some(oldest) = cache.slots.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone()) {
                     cache.slots.remove(&oldest);
                 }
             }
@@ -186,12 +157,6 @@ impl OnnxModel {
         let result = slot.get_or_init(|| self.build_plan(shape).map_err(|e| format!("{e:#}"))).clone();
         PLAN_BUILD_TIME.with(|t| t.set(t.get() + clock.elapsed()));
         result.map_err(|e| self.plan_error(shape, e))
-    }
-
-    /// Whether the plan for `shape` is built (successfully).
-    fn has_built_plan(&self, shape: &[usize]) -> bool {
-        let Ok(cache) = self.plans.lock() else { return false };
-        cache.slots.get(shape).is_some_and(|(slot, _)| matches!(slot.get(), Some(Ok(_))))
     }
 
     fn plan_error(&self, shape: &[usize], e: String) -> EngineError {
@@ -220,24 +185,6 @@ impl Model for OnnxModel {
 
     fn prepare(&self, shape: &[usize]) -> Result<()> {
         self.plan(shape).map(|_| ())
-    }
-
-    fn prepare_kept(&self, shape: &[usize]) -> Result<()> {
-        if let Ok(mut cache) = self.plans.lock() {
-            if !cache.kept.iter().any(|k| k == shape) {
-                cache.kept.push(shape.to_vec());
-            }
-        }
-        self.plan(shape).map(|_| ())
-    }
-
-    fn has_plan(&self, shape: &[usize]) -> bool {
-        self.has_built_plan(shape)
-    }
-
-    fn planned_shapes(&self) -> Vec<Vec<usize>> {
-        let Ok(cache) = self.plans.lock() else { return Vec::new() };
-        cache.slots.iter().filter(|(_, (slot, _))| matches!(slot.get(), Some(Ok(_)))).map(|(k, _)| k.clone()).collect()
     }
 
     fn cached_plans(&self) -> usize {

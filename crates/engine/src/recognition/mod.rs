@@ -12,8 +12,6 @@ pub mod ctc;
 mod dictionary;
 mod prune;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use image::RgbImage;
 
 use crate::imageops::write_bgr_normalised;
@@ -137,35 +135,12 @@ pub struct Recognizer {
     model: Box<dyn Model>,
     dictionary: Dictionary,
     config: RecognizerConfig,
-    /// Whether a crop whose bucket has no built plan is padded to the next
-    /// built bucket instead of building its own in the request.
-    defer_plans: AtomicBool,
 }
 
 impl Recognizer {
     /// Wraps a recognition model and its dictionary.
     pub fn new(model: Box<dyn Model>, dictionary: Dictionary, config: RecognizerConfig) -> Self {
-        Self { model, dictionary, config, defer_plans: AtomicBool::new(false) }
-    }
-
-    /// With `true`, a crop whose width bucket has no built plan yet is
-    /// padded to the narrowest wider bucket that has one (a background
-    /// builder makes the others); only a crop no built bucket holds builds
-    /// its own. With `false` (the default) each bucket is built on first use.
-    pub fn set_defer_plans(&self, defer: bool) {
-        self.defer_plans.store(defer, Ordering::Relaxed);
-    }
-
-    /// The bucket a crop `width` pixels wide (at most the widest bucket) is
-    /// read in now: its own, or with deferred plans the narrowest wider
-    /// bucket whose plan is built when its own is not.
-    pub fn bucket_now(&self, width: u32) -> u32 {
-        let own = self.config.bucket_for(width);
-        let built = |b: u32| self.model.has_plan(&[1, 3, self.config.height as usize, b as usize]);
-        if !self.defer_plans.load(Ordering::Relaxed) || built(own) {
-            return own;
-        }
-        self.config.width_buckets.iter().copied().filter(|&b| b > own && built(b)).min().unwrap_or(own)
+        Self { model, dictionary, config }
     }
 
     /// The model's dictionary.
@@ -200,7 +175,7 @@ impl Recognizer {
     pub fn recognize(&self, crop: &RgbImage, allowed: Option<&[bool]>) -> Result<RecognizedText> {
         let starts = self.config.windows(crop.width());
         let (probs, steps, step_width) = if let [only] = starts.as_slice() {
-            let bucket = self.bucket_now(crop.width());
+            let bucket = self.config.bucket_for(crop.width());
             let (probs, steps) = self.run(crop, *only, bucket)?;
             (probs, steps, bucket as f32 / steps.max(1) as f32)
         } else {
@@ -386,61 +361,6 @@ mod tests {
             }
             Ok(DenseTensor { shape: vec![1, steps, 3], data })
         }
-    }
-
-    /// [`Bars`] with plans: a width met for the first time builds one
-    /// (counted, as a request would pay for it) unless it was prepared.
-    struct PlannedBars {
-        built: std::sync::Arc<std::sync::Mutex<(Vec<usize>, usize, usize)>>,
-    }
-
-    impl Model for PlannedBars {
-        fn run(&self, input: &DenseTensor) -> Result<DenseTensor> {
-            let mut plans = self.built.lock().unwrap();
-            let width = input.shape[3];
-            if !plans.0.contains(&width) {
-                plans.0.push(width);
-                plans.1 += 1;
-            }
-            plans.2 = width;
-            Bars.run(input)
-        }
-
-        fn prepare(&self, shape: &[usize]) -> Result<()> {
-            let mut plans = self.built.lock().unwrap();
-            if !plans.0.contains(&shape[3]) {
-                plans.0.push(shape[3]);
-            }
-            Ok(())
-        }
-
-        fn has_plan(&self, shape: &[usize]) -> bool {
-            self.built.lock().unwrap().0.contains(&shape[3])
-        }
-    }
-
-    #[test]
-    fn with_deferred_plans_a_crop_is_padded_to_a_built_bucket_not_built_for() {
-        let built = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), 0, 0)));
-        let config = RecognizerConfig { width_buckets: vec![32, 64, 128], window_overlap: 64, ..Default::default() };
-        let model = PlannedBars { built: built.clone() };
-        let recognizer = Recognizer::new(Box::new(model), Dictionary::from_lines("a"), config);
-        recognizer.prepare_width(128).unwrap();
-        recognizer.set_defer_plans(true);
-        // 40 px: a white crop with a dark bar at 16-19.
-        let crop = RgbImage::from_fn(40, 48, |x, _| image::Rgb(if (16..20).contains(&x) { [0; 3] } else { [255; 3] }));
-        assert_eq!(recognizer.bucket_now(40), 128);
-        let reading = recognizer.recognize(&crop, None).unwrap();
-        assert_eq!(reading.text().trim_matches(' '), "a");
-        assert_eq!(*built.lock().unwrap(), (vec![128], 0, 128), "built in the request, or not the built bucket");
-        // Once its own bucket is built it is used; not deferred, a bucket is built on first use.
-        recognizer.prepare_width(64).unwrap();
-        recognizer.recognize(&crop, None).unwrap();
-        let (_, in_requests, last) = built.lock().unwrap().clone();
-        assert_eq!((in_requests, last), (0, 64));
-        recognizer.set_defer_plans(false);
-        recognizer.recognize(&RgbImage::from_pixel(20, 48, image::Rgb([255; 3])), None).unwrap();
-        assert_eq!(built.lock().unwrap().1, 1);
     }
 
     #[test]
