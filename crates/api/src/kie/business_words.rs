@@ -9,6 +9,8 @@
 //! alone: with fewer than seven letters, one changed letter often makes
 //! another real word or name.
 
+use super::vendor::{one_misread, respell};
+
 /// Words common in business names (trade, kind of business, English and
 /// Malay), at least seven letters long.
 const BUSINESS_WORDS: [&str; 64] = [
@@ -81,25 +83,23 @@ const BUSINESS_WORDS: [&str; 64] = [
 /// Shortest word repaired.
 const MIN_LETTERS: usize = 7;
 
-/// The list word `word` is one letter away from, when exactly one is: same
-/// length, one position differs, and `word` is all letters and not a list
-/// word itself. Upper case.
-fn nearest_business_word(word: &str) -> Option<&'static str> {
+/// The list word `word` is one letter away from, when exactly one is, and
+/// the position of that letter: `word` is all letters, at least
+/// [`MIN_LETTERS`] long and not a list word itself.
+fn nearest_business_word(word: &str) -> Option<(&'static str, usize)> {
     let up = word.to_ascii_uppercase();
     if up.len() < MIN_LETTERS || !up.bytes().all(|b| b.is_ascii_alphabetic()) || BUSINESS_WORDS.contains(&up.as_str()) {
         return None;
     }
-    let one_off = |t: &&&str| t.len() == up.len() && t.bytes().zip(up.bytes()).filter(|(a, b)| a != b).count() == 1;
-    let mut found = BUSINESS_WORDS.iter().filter(one_off);
+    let mut found = BUSINESS_WORDS.iter().filter_map(|t| one_misread(&up, t).map(|at| (*t, at)));
     match (found.next(), found.next()) {
-        (Some(t), None) => Some(t),
+        (Some(hit), None) => Some(hit),
         _ => None,
     }
 }
 
 /// `name` with each word that is one letter off a trade word spelled as it,
-/// in the word's case (upper, or capitalised when the word has lower-case
-/// letters). Punctuation around a word is kept.
+/// in the word's case. Punctuation around a word is kept.
 pub(super) fn fix_business_words(name: &str) -> String {
     name.split(' ')
         .map(|piece| {
@@ -107,11 +107,7 @@ pub(super) fn fix_business_words(name: &str) -> String {
             let end = piece.rfind(|c: char| c.is_ascii_alphabetic()).map_or(start, |e| e + 1);
             let word = &piece[start..end];
             match nearest_business_word(word) {
-                Some(t) => {
-                    let lower = word.bytes().skip(1).any(|b| b.is_ascii_lowercase());
-                    let spelled = if lower { t[..1].to_string() + &t[1..].to_ascii_lowercase() } else { t.to_string() };
-                    format!("{}{spelled}{}", &piece[..start], &piece[end..])
-                }
+                Some((form, at)) => format!("{}{}{}", &piece[..start], respell(word, form, at), &piece[end..]),
                 None => piece.to_string(),
             }
         })

@@ -339,7 +339,7 @@ const LONG_LEGAL_FORMS: [&str; 5] = ["BERHAD", "LIMITED", "CORPORATION", "INCORP
 
 /// `word` (upper-cased, trailing dot dropped) spelled as `form` with exactly one letter or digit changed: the
 /// position of that character, if so.
-fn one_misread(word: &str, form: &str) -> Option<usize> {
+pub(super) fn one_misread(word: &str, form: &str) -> Option<usize> {
     let word = word.trim_end_matches('.');
     if word.len() != form.len() || !word.is_ascii() {
         return None;
@@ -352,7 +352,7 @@ fn one_misread(word: &str, form: &str) -> Option<usize> {
 }
 
 /// Writes `form`'s character at `at` into `word`, in the word's case.
-fn respell(word: &str, form: &str, at: usize) -> String {
+pub(super) fn respell(word: &str, form: &str, at: usize) -> String {
     let lower = word.bytes().skip(1).any(|b| b.is_ascii_lowercase());
     let c = form.as_bytes()[at] as char;
     let c = if lower && at > 0 { c.to_ascii_lowercase() } else { c };
