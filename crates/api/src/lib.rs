@@ -17,4 +17,5 @@ pub mod ocrspace;
 pub mod openapi;
 pub mod pdflinks;
 pub mod server;
+pub mod service;
 pub mod store;

@@ -57,7 +57,7 @@ fn return_freed_memory_soon() {
     // SAFETY: a plain setter of mimalloc's global options, valid at any time;
     // the index is that of purge_delay in mimalloc 3's header.
     unsafe { mi_option_set_default(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
-    ocr_api::server::OcrPool::after_each_job(|| {
+    ocr_api::service::OcrPool::after_each_job(|| {
         // SAFETY: collects the calling thread's heap and returns freed
         // memory to the system; valid on any thread at any time.
         unsafe { mi_collect(true) }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use common::{backend_from_env, data, keep_until_exit, TestDb};
-use ocr_api::server::FetchPolicy;
+use ocr_api::service::FetchPolicy;
 use serde_json::Value;
 
 /// Base URL of one server shared by every test of this binary (loopback

@@ -14,7 +14,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{client, data, start, Backend, TestDb};
-use ocr_api::server::{load_engines, Settings};
+use ocr_api::server::Settings;
+use ocr_api::service::load_engines;
 use serde_json::Value;
 
 fn post(base: &str, image: Vec<u8>) -> (u16, Value, Duration) {

@@ -246,7 +246,7 @@ fn quota_is_exact_under_concurrency_across_two_instances() {
     let db = TestDb::new(Backend::Postgres);
     let store = db.store();
     let (key, id) = key_on(&store, Some(tier("twenty", 20, 1024, 3, 0)), "twenty");
-    let engines = ocr_api::server::load_engines(&common::models_dir(), &db.settings().model_sets).unwrap();
+    let engines = ocr_api::service::load_engines(&common::models_dir(), &db.settings().model_sets).unwrap();
     let bases = [start(db.settings(), Some(engines.clone())), start(db.settings(), Some(engines))];
     let image = line_image();
     let started = std::time::Instant::now();

@@ -18,9 +18,8 @@ use super::progress::Progress;
 use super::xml::PageOf;
 use crate::config::{Config, ModelSetConfig};
 use crate::ocrspace::params::LANGUAGES;
-use crate::server::{
-    accurate_engine, input_is_pdf, load_engines, model_files, ApiError, DocumentJob, Engines, PageCounters, Readers,
-};
+use crate::server::{input_is_pdf, ApiError, Readers};
+use crate::service::{accurate_engine, load_engines, model_files, DocumentJob, Engines, PageCounters};
 
 /// Output format of the `ocr` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,9 +9,9 @@ use super::JobSettings;
 use crate::ocrspace::params::{OcrParams, ParamError};
 use crate::ocrspace::response::OcrSpaceResponse;
 use crate::server::{
-    checked_address, decode_base64_image, input_is_pdf, key_from_head, quoted, read_request, ApiError, AppState,
-    SharedPayload,
+    decode_base64_image, input_is_pdf, key_from_head, quoted, read_request, ApiError, AppState, SharedPayload,
 };
+use crate::service::checked_address;
 use crate::store::{unix_now, JobState, NewJob};
 
 /// Submits a job: the request is read, checked and counted exactly as

@@ -10,7 +10,8 @@ use std::time::Duration;
 use ring::hmac;
 
 use super::JobSettings;
-use crate::server::{checked_address, AppState};
+use crate::server::AppState;
+use crate::service::checked_address;
 use crate::store::{unix_now, JobState, WebhookDelivery};
 
 /// The header carrying the body's signature.

@@ -17,9 +17,9 @@ use super::JobSettings;
 use crate::ocrspace::params::OcrParams;
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
 use crate::server::{
-    input_is_pdf, recognize_options, success_response, text_layer, ApiError, AppState, DocumentJob, Resume,
-    PDF_NOT_IN_PLAN,
+    input_is_pdf, recognize_options, success_response, text_layer, ApiError, AppState, PDF_NOT_IN_PLAN,
 };
+use crate::service::{DocumentJob, Resume};
 use crate::store::{unix_now, ClaimedJob, JobOutcome};
 
 /// What a job needs besides its input, stored with it at submission.
@@ -150,7 +150,7 @@ async fn read(
     let params =
         OcrParams::parse(stored.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(ApiError::Params)?;
     let bytes = match &params.url {
-        Some(url) if job.input.is_empty() => crate::server::fetch(url, &state.fetch_policy, stored.file_limit).await?,
+        Some(url) if job.input.is_empty() => crate::service::fetch(url, &state.fetch_policy, stored.file_limit).await?,
         _ => job.input.clone(),
     };
     let is_pdf = input_is_pdf(&bytes, params.file_type)?;

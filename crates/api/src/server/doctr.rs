@@ -9,14 +9,13 @@ use ocr_engine::decode::count_pages;
 use ocr_engine::{MixedEngine, RecognizeOptions};
 
 use super::auth::{key_from_head, Caller};
-use super::document::{DocumentJob, PageReader};
 use super::error::ApiError;
 use super::input::{read_uploads, Upload};
 use super::parse::input_is_pdf;
 use super::payload::SharedPayload;
-use super::pool::Stage;
 use super::state::AppState;
 use crate::doctr::{self, DoctrError, DoctrParams, Endpoint, FileResult, ParamsError};
+use crate::service::{DocumentJob, PageReader, Stage};
 use crate::store::unix_now;
 
 /// Most files one request may upload (their bytes together stay within the tier's file limit).

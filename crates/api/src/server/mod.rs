@@ -1,18 +1,12 @@
 //! The HTTP server: an actix-web application speaking the OCR.space API.
 
-mod address;
 mod auth;
 mod doctr;
-mod document;
 mod downloads;
 mod error;
-mod fetch;
 mod input;
-mod models;
-mod pages;
 mod parse;
 mod payload;
-mod pool;
 mod site;
 mod state;
 
@@ -25,21 +19,17 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
-pub use address::{classify, AddressClass};
 pub use auth::{key_from_head, Caller, Gatekeeper};
-pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, Resume, PDF_DPI};
 pub use error::ApiError;
-pub use fetch::{checked_address, fetch, is_allowed, FetchPolicy};
 pub use input::{decode_base64_image, quoted, read_request, read_uploads, FieldLimits, RawRequest, Upload};
-pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use parse::{input_is_pdf, recognize_options, success_response, text_layer, PDF_NOT_IN_PLAN};
 pub use payload::{SharedPayload, UploadMemory};
-pub use pool::OcrPool;
 pub use site::WebConfig;
 pub use state::{AppState, Readers};
 
 use crate::config::Config;
 use crate::pdflinks::{open_storage, PdfLinks};
+use crate::service::{accurate_engine, load_engines, Engines, FetchPolicy, OcrPool, PageCounters};
 use crate::store::Store;
 
 /// Server settings (built from [`Config`] by [`Settings::from_config`]).

@@ -8,16 +8,14 @@ use ocr_engine::{PageResult, RecognizeOptions, Script};
 use ocr_pdf::TextLayer;
 
 use super::auth::{key_from_head, Caller};
-use super::document::DocumentJob;
 use super::error::ApiError;
-use super::fetch::fetch;
 use super::input::{decode_base64_image, quoted, read_request};
 use super::payload::SharedPayload;
-use super::pool::Stage;
 use super::state::AppState;
 use crate::ocrspace::params::{FileType, OcrParams, ParamError};
 use crate::ocrspace::render::{parsed_result, EngineStyle};
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
+use crate::service::{fetch, DocumentJob, Stage};
 use crate::store::unix_now;
 
 /// Message sent in `SearchablePDFURL` when a PDF was requested but the

@@ -92,7 +92,7 @@ async fn config(site: web::Data<Site>, state: web::Data<AppState>) -> HttpRespon
         demo_key: site.demo_key.clone(),
         languages: crate::ocrspace::params::LANGUAGES.to_vec(),
         engines,
-        pdf_dpi: super::document::PDF_DPI,
+        pdf_dpi: crate::service::PDF_DPI,
     })
 }
 

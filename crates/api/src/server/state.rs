@@ -6,10 +6,8 @@ use std::sync::Arc;
 use ocr_engine::languages::LanguageSupport;
 use ocr_engine::{AccurateEngine, OcrEngine, Script};
 
-use super::document::PageReader;
 use super::error::ApiError;
-
-use super::pool::OcrPool;
+use crate::service::{OcrPool, PageReader};
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -19,15 +17,15 @@ pub struct AppState {
     /// Keys, tiers and limits.
     pub gate: super::auth::Gatekeeper,
     /// Every loaded model set: the engine of each number, and extra sets.
-    pub models: super::models::Engines,
+    pub models: crate::service::Engines,
     /// Engine 3 (engines 2 and 1 combined), when both are installed.
     pub accurate: Option<Arc<AccurateEngine>>,
     /// Searchable-PDF links.
     pub links: crate::pdflinks::PdfLinks,
     /// Pages read per path.
-    pub counters: Arc<super::document::PageCounters>,
+    pub counters: Arc<crate::service::PageCounters>,
     /// How `url` inputs are fetched.
-    pub fetch_policy: super::fetch::FetchPolicy,
+    pub fetch_policy: crate::service::FetchPolicy,
     /// Text fields one request may send, and the bytes of each.
     pub field_limits: super::input::FieldLimits,
     /// Time a request's body may take to arrive.
@@ -104,7 +102,7 @@ impl AppState {
 #[derive(Clone, Copy)]
 pub struct Readers<'a> {
     /// Every loaded model set.
-    pub models: &'a super::models::LoadedEngines,
+    pub models: &'a crate::service::LoadedEngines,
     /// Engine 3 (engines 2 and 1 combined), when both are installed.
     pub accurate: Option<&'a Arc<AccurateEngine>>,
 }
@@ -138,7 +136,7 @@ impl Readers<'_> {
             let reader = self.reader(number).ok_or(ApiError::EngineUnavailable(number))?;
             return Ok((reader, script));
         }
-        let extra_script = |e: &super::models::ExtraEngine| match e.chars.support(language) {
+        let extra_script = |e: &crate::service::ExtraEngine| match e.chars.support(language) {
             Ok(LanguageSupport::Supported { script, .. }) if allowed(&e.languages) => Some(script),
             _ => None,
         };

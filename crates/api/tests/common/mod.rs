@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ocr_api::server::{Application, Engines, Settings};
+use ocr_api::server::{Application, Settings};
+use ocr_api::service::Engines;
 use ocr_api::store::Store;
 
 /// The repository root.
@@ -137,7 +138,7 @@ impl TestDb {
             queue: 256,
             prepare_plans: false,
             // Loopback file servers listen on random ports: any port.
-            fetch_policy: ocr_api::server::FetchPolicy { allow_loopback: true, ports: vec![], ..Default::default() },
+            fetch_policy: ocr_api::service::FetchPolicy { allow_loopback: true, ports: vec![], ..Default::default() },
             ..Settings::default()
         }
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ocr_api::server::{Engines, LoadedEngines};
+use ocr_api::service::{Engines, LoadedEngines};
 
 /// No engines: requests end before OCR, and the app starts in milliseconds.
 pub fn no_engines() -> Engines {

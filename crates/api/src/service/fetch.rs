@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use reqwest::Url;
 
 use super::address::classify;
-use super::error::ApiError;
+use crate::server::ApiError;
 
 /// Limits and policy for URL fetching.
 #[derive(Debug, Clone, PartialEq, Eq)]

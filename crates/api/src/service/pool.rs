@@ -24,7 +24,7 @@ use std::time::Duration;
 use ocr_engine::cancel::Cancel;
 use tokio::sync::Semaphore;
 
-use super::error::ApiError;
+use crate::server::ApiError;
 
 /// Called on a worker thread after each job (see [`OcrPool::after_each_job`]).
 static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();

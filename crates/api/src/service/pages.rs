@@ -14,8 +14,8 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::error::ApiError;
 use super::pool::SpareWorkers;
+use crate::server::ApiError;
 
 /// What a page's reading produced so far, shared by the job's thread and
 /// its borrowed workers.
@@ -161,8 +161,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::server::pool::occupy_one_worker;
-    use crate::server::OcrPool;
+    use crate::service::pool::occupy_one_worker;
+    use crate::service::OcrPool;
 
     /// Reads `pages` pages of 30 ms each in a job of `pool`; returns the
     /// results (page index, thread name) in order.

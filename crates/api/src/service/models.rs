@@ -9,8 +9,8 @@ use std::sync::Arc;
 use ocr_engine::languages::DictionaryChars;
 use ocr_engine::{AccurateEngine, EngineConfig, ModelSet, OcrEngine};
 
-use super::error::ApiError;
 use crate::config::{ModelProfile, ModelSetConfig};
+use crate::server::ApiError;
 
 /// An additional model set serving some languages for an engine number.
 pub struct ExtraEngine {

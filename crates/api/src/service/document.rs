@@ -13,8 +13,8 @@ use ocr_engine::{
 };
 use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, PdfReader, ReadLimits, TextLayer, TextLine, TextWord};
 
-use super::error::ApiError;
 use super::pages::read_side_by_side;
+use crate::server::ApiError;
 
 /// Resolution at which PDF pages are rasterised, and at which born-digital
 /// text coordinates (points) are reported as pixels.
