@@ -12,11 +12,12 @@ use crate::decode::{decode_image, DecodeLimits};
 use crate::detection::{DetectedBox, DetectionOptions, Detector, DetectorConfig};
 use crate::geometry::{Point, Quad};
 use crate::imageops::resize;
-use crate::layout::{assemble, words_from_reading, LayoutParams, Segment};
+use crate::layout::{assemble, LayoutParams};
+use crate::line_reading::LineReader;
 use crate::model::OnnxModel;
 use crate::orientation::{border_colour, estimate_skew, map_blocks, rotate_about_centre, turn_quad_180};
 use crate::recognition::{keep_output_classes, Dictionary, Recognizer, RecognizerConfig};
-use crate::result::{BoundingBox, PageResult};
+use crate::result::PageResult;
 use crate::{EngineError, Result};
 
 /// Paths of the models that make up one engine.
@@ -219,7 +220,18 @@ pub struct RecognizeOptions {
     /// Detector thresholds and input shaping for this request (default:
     /// the engine's configuration).
     pub detection: DetectionOptions,
+    /// Detected lines per recognition batch (at least 1; default
+    /// [`DEFAULT_RECOGNITION_BATCH`]): a page's lines are read in batches of
+    /// this many consecutive boxes, and the batches go through the thread's
+    /// current [`crate::spread`] (other cores, when its owner lends them).
+    /// The text read does not depend on it.
+    pub recognition_batch_size: usize,
 }
+
+/// Lines per recognition batch unless a request says otherwise: small
+/// enough that a receipt's 30-60 lines make batches for two or more cores,
+/// large enough that handing a batch over costs nothing next to reading it.
+pub const DEFAULT_RECOGNITION_BATCH: usize = 8;
 
 /// With [`RecognizeOptions::upscale_small_text`], pages whose median text
 /// line is shorter than this (working pixels) are enlarged.
@@ -241,6 +253,7 @@ impl Default for RecognizeOptions {
             deskew: false,
             upscale_small_text: false,
             detection: DetectionOptions::default(),
+            recognition_batch_size: DEFAULT_RECOGNITION_BATCH,
         }
     }
 }
@@ -525,43 +538,15 @@ impl OcrEngine {
             .filter(|_| options.allowed_classes.is_none())
             .map(|(other, below, margin)| (other.recognizer_for(options), below, margin))
             .filter(|(other, ..)| other.config().height == recognizer.config().height);
-        let cfg = recognizer.config();
-        let mut segments = Vec::with_capacity(boxes.len());
-        for b in boxes {
-            crate::cancel::checkpoint()?;
-            let clock = Instant::now();
-            let Some(mut crop) = crop_line(&work, &b.quad, cfg.height, cfg.max_width()) else { continue };
-            timings.recognize += clock.elapsed();
-            if options.classify_lines {
-                if let Some(classifier) = &self.classifier {
-                    let clock = Instant::now();
-                    if classifier.is_upside_down(&crop.image)? {
-                        if let Some(turned) = crop.rotated_180(&work, cfg.max_width()) {
-                            crop = turned;
-                        }
-                    }
-                    timings.classify += clock.elapsed();
-                }
-            }
-            let clock = Instant::now();
-            let mut reading = recognizer.recognize(&crop.image, options.allowed_classes.as_deref())?;
-            if let Some((other, below, margin)) = fallback {
-                if reading.confidence() < below && crop.image.width() <= other.config().max_width() {
-                    let second = other.recognize(&crop.image, None)?;
-                    if second.confidence() >= reading.confidence() + margin {
-                        reading = second;
-                    }
-                }
-            }
-            timings.recognize += clock.elapsed();
-            let clock = Instant::now();
-            if !reading.chars.is_empty() && reading.confidence() >= self.config.min_line_confidence {
-                let mut words = words_from_reading(&crop, &reading, &self.config.layout, 1.0);
-                words.iter_mut().for_each(|w| w.detection_score = b.score);
-                segments.push(Segment { words, bbox: BoundingBox::from_quad(&crop.quad), quad: crop.quad });
-            }
-            timings.postprocess += clock.elapsed();
-        }
+        let lines = LineReader {
+            page: &work,
+            recognizer,
+            fallback,
+            classifier: self.classifier.as_ref().filter(|_| options.classify_lines),
+            layout: &self.config.layout,
+            min_line_confidence: self.config.min_line_confidence,
+        };
+        let segments = lines.read_all(&boxes, options, timings)?;
         let clock = Instant::now();
         let mut blocks = assemble(segments, &self.config.layout);
         let (width, height) =

@@ -70,4 +70,8 @@ pub enum EngineError {
     /// Running a model failed (unexpected shapes, runtime errors).
     #[error("model inference failed: {0}")]
     Inference(String),
+    /// A [`crate::spread::Spread`] returned without running every batch of
+    /// lines it was given (a bug in that spread, never the input's fault).
+    #[error("a batch of text lines was handed out but never read")]
+    BatchNotRun,
 }

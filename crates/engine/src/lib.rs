@@ -38,18 +38,20 @@ mod gif_frames;
 pub mod imageops;
 pub mod languages;
 pub mod layout;
+mod line_reading;
 pub mod model;
 pub mod orientation;
 pub mod reader;
 pub mod reading_order;
 pub mod recognition;
 pub mod result;
+pub mod spread;
 
 pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};
 pub use decode::{decode_image, for_each_page, DecodeLimits};
 pub use engine::{
     is_latin_symbol, EngineConfig, ModelSet, OcrEngine, PlanCounts, PlanJob, PlanPriority, RecognizeOptions, Script,
-    StageTimings, SMALL_TEXT_HEIGHT, UPSCALE_TARGET_SIDE,
+    StageTimings, DEFAULT_RECOGNITION_BATCH, SMALL_TEXT_HEIGHT, UPSCALE_TARGET_SIDE,
 };
 pub use error::{EngineError, Result};
 /// The page image type the engine reads (RGB, 8 bits per channel), and its pixel.
