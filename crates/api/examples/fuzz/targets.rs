@@ -2,7 +2,8 @@
 
 use actix_web::{web, FromRequest};
 use ocr_api::ocrspace::params::OcrParams;
-use ocr_api::server::{decode_base64_image, read_request, FieldLimits, SharedPayload};
+use ocr_api::server::{read_request, FieldLimits, SharedPayload};
+use ocr_api::service::decode_base64_image;
 use ocr_engine::decode::{count_pages, is_reoriented};
 use ocr_engine::{for_each_page, DecodeLimits};
 use ocr_pdf::{PdfReader, ReadLimits};

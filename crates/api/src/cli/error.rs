@@ -1,6 +1,6 @@
 //! Errors of the command line and the exit code each one ends the process with.
 
-use crate::server::ApiError;
+use crate::service::ServiceError;
 
 /// The exit codes, as printed after `ocr-server ocr --help` (numbered as
 /// OCRmyPDF numbers its own, so scripts written for it read them alike).
@@ -87,18 +87,18 @@ impl CliError {
     }
 
     /// The error of reading the document `path`, from the reader shared with the server.
-    pub fn reading(path: &str, error: ApiError) -> Self {
+    pub fn reading(path: &str, error: ServiceError) -> Self {
         let input = |reason: String, encrypted| Self::Input { path: path.to_string(), reason, encrypted };
         match error {
-            ApiError::UnknownFileType { detected, .. } => input(
+            ServiceError::UnknownFileType { detected, .. } => input(
                 format!(
                     "not an image or PDF this program reads (JPEG, PNG, GIF, BMP, WebP, TIFF, PDF): the file looks like {detected}"
                 ),
                 false,
             ),
-            ApiError::Pdf(ocr_pdf::PdfError::Encrypted(reason)) => input(format!("the PDF is encrypted: {reason}"), true),
-            ApiError::Pdf(e) => input(e.to_string(), false),
-            ApiError::Engine(e) => input(e.to_string(), false),
+            ServiceError::Pdf(ocr_pdf::PdfError::Encrypted(reason)) => input(format!("the PDF is encrypted: {reason}"), true),
+            ServiceError::Pdf(e) => input(e.to_string(), false),
+            ServiceError::Engine(e) => input(e.to_string(), false),
             other => Self::Other(format!("{path}: {other}")),
         }
     }

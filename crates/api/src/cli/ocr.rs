@@ -18,8 +18,9 @@ use super::progress::Progress;
 use super::xml::PageOf;
 use crate::config::{Config, ModelSetConfig};
 use crate::ocrspace::params::LANGUAGES;
-use crate::server::{input_is_pdf, ApiError, Readers};
-use crate::service::{accurate_engine, load_engines, model_files, DocumentJob, Engines, PageCounters};
+use crate::service::{
+    accurate_engine, input_is_pdf, load_engines, model_files, DocumentJob, Engines, PageCounters, Readers, ServiceError,
+};
 
 /// Output format of the `ocr` command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,9 +150,9 @@ pub fn run_ocr(args: &OcrArgs, out: &mut dyn Write) -> Result<(), CliError> {
         let bytes = std::fs::read(path).map_err(|e| CliError::Io { path: name.clone(), source: e })?;
         let is_pdf = input_is_pdf(&bytes, None).map_err(|e| CliError::reading(&name, e))?;
         let pages = if is_pdf {
-            ocr_pdf::page_count(&bytes).map_err(|e| CliError::reading(&name, ApiError::Pdf(e)))?
+            ocr_pdf::page_count(&bytes).map_err(|e| CliError::reading(&name, ServiceError::Pdf(e)))?
         } else {
-            count_pages(&bytes).map_err(|e| CliError::reading(&name, ApiError::Engine(e)))?
+            count_pages(&bytes).map_err(|e| CliError::reading(&name, ServiceError::Engine(e)))?
         };
         let job = DocumentJob {
             bytes: &bytes,
@@ -210,9 +211,9 @@ fn load(engine: u8, dir: &Path, sets: &[ModelSetConfig]) -> Result<Engines, CliE
 
 /// The error for a language the engine cannot read, naming the engines
 /// that can (every configured set is loaded to find them).
-fn language_error(error: ApiError, args: &OcrArgs, dir: &Path, sets: &[ModelSetConfig]) -> CliError {
+fn language_error(error: ServiceError, args: &OcrArgs, dir: &Path, sets: &[ModelSetConfig]) -> CliError {
     let error = match (&error, load_engines(dir, sets)) {
-        (ApiError::UnsupportedLanguage { .. }, Ok(all)) => {
+        (ServiceError::UnsupportedLanguage { .. }, Ok(all)) => {
             let accurate = accurate_engine(&all);
             let readers = Readers { models: &all, accurate: accurate.as_ref() };
             readers.select(args.engine, &args.language).err().unwrap_or(error)
@@ -220,7 +221,7 @@ fn language_error(error: ApiError, args: &OcrArgs, dir: &Path, sets: &[ModelSetC
         _ => error,
     };
     match error {
-        ApiError::UnsupportedLanguage { engine, language, coverage_percent, missing, engines_that_read_it } => {
+        ServiceError::UnsupportedLanguage { engine, language, coverage_percent, missing, engines_that_read_it } => {
             let instead = match engines_that_read_it.as_slice() {
                 [] => "No installed engine reads it.".to_string(),
                 engines => format!("Use --engine {}.", engines.join(" or --engine ")),
@@ -229,7 +230,7 @@ fn language_error(error: ApiError, args: &OcrArgs, dir: &Path, sets: &[ModelSetC
                 "engine {engine} cannot read --language {language}: its character set covers {coverage_percent}% of the language's letters (missing e.g. {missing}). {instead}"
             ))
         }
-        ApiError::EngineUnavailable(engine) => CliError::ModelsMissing { engine, dir: dir.display().to_string() },
+        ServiceError::EngineUnavailable(engine) => CliError::ModelsMissing { engine, dir: dir.display().to_string() },
         other => CliError::Other(other.to_string()),
     }
 }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::params::ParamsError;
 use crate::server::ApiError;
+use crate::service::ServiceError;
 
 /// The body of every error answer of `/ocr` and `/kie`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -40,6 +41,12 @@ pub enum DoctrError {
     Api(#[from] ApiError),
 }
 
+impl From<ServiceError> for DoctrError {
+    fn from(e: ServiceError) -> Self {
+        Self::Api(e.into())
+    }
+}
+
 impl DoctrError {
     /// The HTTP status: FastAPI's choices (422 for what cannot be processed,
     /// 401/403 for keys, 413 for sizes, 429 for limits, 503/504 when busy).
@@ -48,20 +55,21 @@ impl DoctrError {
             Self::Params(_) | Self::NoFiles | Self::ModelMissing { .. } => return StatusCode::UNPROCESSABLE_ENTITY,
             Self::Api(api) => api,
         };
+        use ServiceError as S;
         match api {
             ApiError::MissingKey | ApiError::InvalidKey => StatusCode::UNAUTHORIZED,
             ApiError::RevokedKey => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } | ApiError::TooManyConcurrent(_) | ApiError::MonthlyQuota { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::FileTooLarge { .. } | ApiError::BodyTooLarge { .. } | ApiError::FieldTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ApiError::Service(S::FileTooLarge { .. })
+            | ApiError::BodyTooLarge { .. }
+            | ApiError::FieldTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::BadRequest(_) | ApiError::TooManyFields(_) => StatusCode::BAD_REQUEST,
-            ApiError::Busy | ApiError::BusyUploads => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Store(_) | ApiError::Links(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(S::Busy) | ApiError::BusyUploads => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Service(S::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Service(S::Store(_) | S::Links(_) | S::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

@@ -296,7 +296,7 @@ fn invalid(name: &str, value: &str, expected: &str) -> ParamsError {
 
 /// A client's text as echoed in an error: control characters escaped, at most 64 characters.
 fn quote(value: &str) -> String {
-    crate::server::quoted(value)
+    crate::service::quoted(value)
 }
 
 #[cfg(test)]

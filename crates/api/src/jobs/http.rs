@@ -8,10 +8,8 @@ use super::worker::StoredParams;
 use super::JobSettings;
 use crate::ocrspace::params::{OcrParams, ParamError};
 use crate::ocrspace::response::OcrSpaceResponse;
-use crate::server::{
-    decode_base64_image, input_is_pdf, key_from_head, quoted, read_request, ApiError, AppState, SharedPayload,
-};
-use crate::service::checked_address;
+use crate::server::{key_from_head, read_request, ApiError, AppState, SharedPayload};
+use crate::service::{checked_address, decode_base64_off_executor, input_is_pdf, quoted, ServiceError};
 use crate::store::{unix_now, JobState, NewJob};
 
 /// Submits a job: the request is read, checked and counted exactly as
@@ -79,16 +77,14 @@ async fn accept(
     let input = if let Some(file) = raw.file {
         file
     } else if let Some(b64) = params.base64_image.take() {
-        actix_web::rt::task::spawn_blocking(move || decode_base64_image(&b64))
-            .await
-            .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))??
+        decode_base64_off_executor(b64).await?
     } else if params.url.is_some() {
         Vec::new()
     } else {
-        return Err(ApiError::NoInput);
+        return Err(ServiceError::NoInput.into());
     };
     if input.len() as u64 > limit {
-        return Err(ApiError::FileTooLarge { limit_kb: limit / 1024 });
+        return Err(ServiceError::FileTooLarge { limit_kb: limit / 1024 }.into());
     }
     if !input.is_empty() {
         input_is_pdf(&input, params.file_type)?;
@@ -107,12 +103,12 @@ async fn accept(
     };
     let job = NewJob {
         key_id: caller.key.id.clone(),
-        params: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
+        params: serde_json::to_string(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?,
         input,
         callback_url,
         max_attempts: settings.max_attempts,
     };
-    let accepted = gate.store().insert_job(&job, unix_now()).await.map_err(ApiError::Store)?;
+    let accepted = gate.store().insert_job(&job, unix_now()).await.map_err(ServiceError::Store)?;
     // The acceptance is the request's answer: it counts now; the worker adds
     // the pages and bytes it reads (a job that was never stored is not counted).
     admission.settle(0, 0).await;
@@ -125,8 +121,8 @@ async fn checked_callback(url: &str, state: &AppState) -> Result<String, ApiErro
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ApiError::BadRequest(format!("callbackUrl is not a URL: {}", quoted(&e.to_string()))))?;
     checked_address(&parsed, &state.fetch_policy).await.map_err(|e| match e {
-        ApiError::UrlFetch(why) => ApiError::BadRequest(format!("callbackUrl refused: {why}")),
-        other => other,
+        ServiceError::UrlFetch(why) => ApiError::BadRequest(format!("callbackUrl refused: {why}")),
+        other => other.into(),
     })?;
     Ok(parsed.to_string())
 }
@@ -155,7 +151,7 @@ async fn lookup(req: &HttpRequest, state: &AppState) -> Result<Option<JobView>, 
     let secret = key_from_head(req).ok_or(ApiError::MissingKey)?;
     let caller = state.gate.authenticate(&secret).await?;
     let id = req.path().trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-    let job = state.gate.store().job(id, &caller.key.id).await.map_err(ApiError::Store)?;
+    let job = state.gate.store().job(id, &caller.key.id).await.map_err(ServiceError::Store)?;
     let Some(job) = job else { return Ok(None) };
     let result = job.result.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
     Ok(Some(JobView {

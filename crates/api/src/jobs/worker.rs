@@ -16,10 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::JobSettings;
 use crate::ocrspace::params::OcrParams;
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
-use crate::server::{
-    input_is_pdf, recognize_options, success_response, text_layer, ApiError, AppState, PDF_NOT_IN_PLAN,
-};
-use crate::service::{DocumentJob, Resume};
+use crate::server::{recognize_options, success_response, text_layer, ApiError, AppState, PDF_NOT_IN_PLAN};
+use crate::service::{input_is_pdf, DocumentJob, Resume, ServiceError};
 use crate::store::{unix_now, ClaimedJob, JobOutcome};
 
 /// What a job needs besides its input, stored with it at submission.
@@ -103,7 +101,8 @@ async fn run_claimed(state: &AppState, settings: &JobSettings, job: ClaimedJob) 
 
 /// Failures worth another attempt: the server, not the input, was at fault.
 fn passing(e: &ApiError) -> bool {
-    e.is_internal() || matches!(e, ApiError::Busy | ApiError::BusyUploads | ApiError::Timeout)
+    e.is_internal()
+        || matches!(e, ApiError::BusyUploads | ApiError::Service(ServiceError::Busy | ServiceError::Timeout))
 }
 
 /// Pages read by this attempt and not stored yet: (index from 0, result JSON).
@@ -146,7 +145,7 @@ async fn read(
     new_pages: NewPages,
 ) -> Result<OcrSpaceResponse, ApiError> {
     let stored: StoredParams = serde_json::from_str(&job.params)
-        .map_err(|e| ApiError::Internal(format!("a job's stored parameters are unreadable: {e}")))?;
+        .map_err(|e| ServiceError::Internal(format!("a job's stored parameters are unreadable: {e}")))?;
     let params =
         OcrParams::parse(stored.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(ApiError::Params)?;
     let bytes = match &params.url {

@@ -14,6 +14,7 @@ use actix_web::HttpRequest;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::ApiError;
+use crate::service::ServiceError;
 use crate::store::{civil_date, ApiKey, CountOutcome, Reservation, Store, Tier};
 
 /// An authenticated caller.
@@ -176,7 +177,7 @@ impl Gatekeeper {
         if secret.is_empty() {
             return Err(ApiError::MissingKey);
         }
-        match self.store.find_key(secret).await.map_err(ApiError::Store)? {
+        match self.store.find_key(secret).await.map_err(ServiceError::Store)? {
             None => Err(ApiError::InvalidKey),
             Some((key, _)) if key.is_revoked() => Err(ApiError::RevokedKey),
             Some((key, tier)) => Ok(Caller { key, tier }),
@@ -195,7 +196,7 @@ impl Gatekeeper {
                 .store
                 .count_ip_request(&ip_limit_key(client_ip), tier.ip_daily_requests, now)
                 .await
-                .map_err(ApiError::Store)?;
+                .map_err(ServiceError::Store)?;
             if counted == CountOutcome::LimitReached {
                 return Err(ApiError::RateLimited { max: tier.ip_daily_requests as u64, seconds: 86_400 });
             }
@@ -205,7 +206,7 @@ impl Gatekeeper {
             .store
             .reserve_monthly_request(&caller.key.id, tier.monthly_requests, now, expires_at)
             .await
-            .map_err(ApiError::Store)?
+            .map_err(ServiceError::Store)?
             .ok_or(ApiError::MonthlyQuota { max: tier.monthly_requests, resets: next_month(now) })?;
         Ok(Admission { store: self.store.clone(), reservation: Some(reservation) })
     }

@@ -2,20 +2,16 @@
 //! query parameters) through the same key, tier, quota and worker pool as
 //! the OCR.space endpoints; answers in docTR's JSON (`crate::doctr`).
 
-use std::sync::Arc;
-
 use actix_web::{web, HttpRequest, HttpResponse};
-use ocr_engine::decode::count_pages;
-use ocr_engine::{MixedEngine, RecognizeOptions};
+use ocr_engine::RecognizeOptions;
 
 use super::auth::{key_from_head, Caller};
 use super::error::ApiError;
 use super::input::{read_uploads, Upload};
-use super::parse::input_is_pdf;
 use super::payload::SharedPayload;
 use super::state::AppState;
 use crate::doctr::{self, DoctrError, DoctrParams, Endpoint, FileResult, ParamsError};
-use crate::service::{DocumentJob, PageReader, Stage};
+use crate::service::{check_input, CheckedInput, DocumentJob, PageReader, Readers, ServiceError, Stage};
 use crate::store::unix_now;
 
 /// Most files one request may upload (their bytes together stay within the tier's file limit).
@@ -125,19 +121,10 @@ async fn read_admitted(
     let options = options_for(params);
     let mut files = Vec::with_capacity(uploads.len());
     for Upload { name, bytes } in uploads {
-        let is_pdf = input_is_pdf(&bytes, None)?;
-        let bytes = Arc::new(bytes);
-        let counted = bytes.clone();
-        let count = actix_web::rt::task::spawn_blocking(move || -> Result<usize, ApiError> {
-            Ok(if is_pdf { ocr_pdf::page_count(&counted)? } else { count_pages(&counted)? })
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))??;
-        // The tier's page limit applies to each file, as on /parse/image.
-        if count as i64 > caller.tier.max_pdf_pages {
-            return Err(ApiError::PageLimit { pages: count, limit: caller.tier.max_pdf_pages }.into());
-        }
-        files.push((name, bytes, is_pdf, count));
+        // The tier's limits apply to each file, as on /parse/image.
+        let CheckedInput { bytes, is_pdf, pages } =
+            check_input(bytes, None, state.gate.file_limit(caller), caller.tier.max_pdf_pages).await?;
+        files.push((name, bytes, is_pdf, pages));
     }
     let input_bytes: usize = files.iter().map(|(_, b, ..)| b.len()).sum();
     let counters = state.counters.clone();
@@ -157,7 +144,7 @@ async fn read_admitted(
                     };
                     Ok(FileResult { name: name.clone(), pages: job.run(&counters)?.pages })
                 })
-                .collect::<Result<Vec<_>, ApiError>>()
+                .collect::<Result<Vec<_>, ServiceError>>()
         })
         .await?;
     let read: usize = results.iter().map(|f| f.pages.len()).sum();
@@ -168,20 +155,15 @@ async fn read_admitted(
 /// with the other's recogniser.
 fn reader_for(state: &AppState, params: &DoctrParams) -> Result<PageReader, DoctrError> {
     let (detection, recognition) = (params.detection()?, params.recognition()?);
+    let readers = state.readers();
     let installed = |model: doctr::Model, kind| {
-        state
-            .models
-            .primary
-            .get(&model.engine_number())
-            .cloned()
-            .ok_or(DoctrError::ModelMissing { kind, name: model.name() })
+        readers.model_set(model.engine_number()).ok_or(DoctrError::ModelMissing { kind, name: model.name() })
     };
     let detector = installed(detection, "detection")?;
     if detection == recognition {
         return Ok(detector);
     }
-    let mixed = MixedEngine::new(detector, installed(recognition, "recognition")?).map_err(ApiError::from)?;
-    Ok(Arc::new(mixed))
+    Ok(Readers::mixed(detector, installed(recognition, "recognition")?)?)
 }
 
 /// The engine options the parameters ask for.

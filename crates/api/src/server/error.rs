@@ -5,42 +5,16 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::ocrspace::params::ParamError;
 use crate::ocrspace::response::OcrSpaceResponse;
+use crate::service::{ServiceError, UNKNOWN_FILE_TYPE};
 
-/// Vendor text for an input whose type cannot be recognised (`ocrspace-spec.md` §6).
-pub const UNKNOWN_FILE_TYPE: [&str; 2] = [
-    "Unable to recognize the file type",
-    "E216:Unable to detect the file extension, or the file extension is incorrect, and no 'file type' provided in request. Please provide a file with a proper content type or extension, or provide a file type in the request to manually set the file extension.",
-];
-
-/// Everything a request can fail with at the HTTP edge.
+/// Everything a request can fail with at the HTTP edge: reading the
+/// request, its parameters, its key and limits, and the document work
+/// ([`ServiceError`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Bad or unknown parameters (OCRExitCode 99).
     #[error(transparent)]
     Params(#[from] ParamError),
-    /// No file, `base64Image` or `url` was sent.
-    #[error("No file, base64Image or url was provided in the request.")]
-    NoInput,
-    /// `base64Image` is not a `data:` URI with valid base64.
-    #[error("Not a valid base64 image.")]
-    BadBase64,
-    /// The bytes are no supported file type.
-    #[error("{}: the file looks like {detected}", UNKNOWN_FILE_TYPE[0])]
-    UnknownFileType {
-        /// What the content looks like ([`crate::content::describe`]).
-        detected: String,
-        /// The `filetype` the request declared, upper-case (`PNG`).
-        declared: Option<String>,
-    },
-    /// A supported container this server cannot read yet.
-    #[error("{0}")]
-    Unsupported(String),
-    /// The upload is larger than allowed.
-    #[error("File failed validation. File size exceeds the maximum permissible file size limit of {limit_kb} KB")]
-    FileTooLarge {
-        /// The limit in KB (1024 bytes).
-        limit_kb: u64,
-    },
     /// The request body could not be read (bad multipart, broken connection).
     #[error("The request could not be read: {0}")]
     BadRequest(String),
@@ -64,41 +38,9 @@ pub enum ApiError {
     /// More text fields than any request needs.
     #[error("The request could not be read: more than {0} fields were sent.")]
     TooManyFields(usize),
-    /// The requested engine is not installed on this server.
-    #[error("OCR Engine {0} is not available on this server: its models are not installed.")]
-    EngineUnavailable(u8),
-    /// The language is not readable by the engine.
-    #[error(
-        "E201: Value for parameter 'language' is invalid: OCR Engine {engine} cannot read '{language}' (its character set covers {coverage_percent}% of the language's letters; missing e.g. {missing}). {}",
-        suggestion(engines_that_read_it)
-    )]
-    UnsupportedLanguage {
-        /// Engine number.
-        engine: u8,
-        /// The language code.
-        language: String,
-        /// Share of the language's characteristic letters the engine has.
-        coverage_percent: u32,
-        /// Examples of letters the engine lacks.
-        missing: String,
-        /// Installed engines whose dictionary covers the language.
-        engines_that_read_it: Vec<String>,
-    },
-    /// The `url` input could not be fetched (or may not be).
-    #[error("Unable to fetch the file from the URL: {0}")]
-    UrlFetch(String),
-    /// The OCR queue is full.
-    #[error("Server busy: the OCR queue is full. Please retry in a few seconds.")]
-    Busy,
     /// The uploads in progress hold all the memory the server allows them.
     #[error("Server busy: too many uploads in progress. Please retry in a few seconds.")]
     BusyUploads,
-    /// The OCR took longer than the configured limit.
-    #[error("Timed out waiting for results")]
-    Timeout,
-    /// The engine refused the input (corrupt image, over the pixel budget ...).
-    #[error("{0}")]
-    Engine(#[from] ocr_engine::EngineError),
     /// No API key was sent (403).
     #[error("No API key was provided. Send your key in the 'apikey' header, form field or query parameter.")]
     MissingKey,
@@ -131,27 +73,23 @@ pub enum ApiError {
         /// First day of the next month.
         resets: String,
     },
-    /// A multi-page file over the tier's page limit.
-    #[error("File failed validation. PDF page limit exceeded: the file has {pages} pages, the maximum for this API key is {limit} pages.")]
-    PageLimit {
-        /// Pages in the file.
-        pages: usize,
-        /// The tier's limit.
-        limit: i64,
-    },
-    /// A PDF input could not be read, or the searchable PDF not written.
-    #[error("{0}")]
-    Pdf(#[from] ocr_pdf::PdfError),
-    /// The database failed.
-    #[error("Internal error: {0}")]
-    Store(#[from] crate::store::StoreError),
-    /// Storing or opening a searchable PDF failed.
-    #[error("Internal error: {0}")]
-    Links(#[from] crate::pdflinks::LinkError),
-    /// A bug or an unexpected runtime failure.
-    #[error("Internal error: {0}")]
-    Internal(String),
+    /// The document work failed (input, engine, pool, PDF, database, links).
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
+
+/// The errors of the crates the edge calls, through [`ServiceError`].
+macro_rules! via_service {
+    ($($source:ty),*) => {$(
+        impl From<$source> for ApiError {
+            fn from(e: $source) -> Self {
+                Self::Service(e.into())
+            }
+        }
+    )*};
+}
+
+via_service!(ocr_engine::EngineError, ocr_pdf::PdfError, crate::store::StoreError, crate::pdflinks::LinkError);
 
 /// The client's text for an internal failure.
 fn internal_message(error_id: &str) -> String {
@@ -165,28 +103,22 @@ fn new_error_id() -> String {
         .unwrap_or_else(|_| format!("{:08x}", crate::store::unix_now()))
 }
 
-/// Which engines to use instead, for the unsupported-language message.
-fn suggestion(engines: &[String]) -> String {
-    match engines {
-        [] => "No OCR engine on this server reads this language.".to_string(),
-        [one] => format!("Use OCREngine={one}."),
-        many => format!("Use OCREngine={}.", many.join(" or ")),
-    }
-}
-
 impl ApiError {
     /// The OCRExitCode this error is reported with.
     pub fn exit_code(&self) -> i32 {
+        use ServiceError as S;
         match self {
             Self::Params(_) => 99,
-            Self::Timeout => 6,
-            Self::Engine(_)
-            | Self::BadBase64
-            | Self::UnknownFileType { .. }
-            | Self::FileTooLarge { .. }
-            | Self::PageLimit { .. }
-            | Self::Pdf(_)
-            | Self::UrlFetch(_) => 3,
+            Self::Service(S::Timeout) => 6,
+            Self::Service(
+                S::Engine(_)
+                | S::BadBase64
+                | S::UnknownFileType { .. }
+                | S::FileTooLarge { .. }
+                | S::PageLimit { .. }
+                | S::Pdf(_)
+                | S::UrlFetch(_),
+            ) => 3,
             _ => 4,
         }
     }
@@ -194,7 +126,7 @@ impl ApiError {
     /// Whether this is a failure of the server itself, whose text (database,
     /// I/O or runtime messages) is logged but never sent to the client.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Internal(_) | Self::Store(_) | Self::Links(_))
+        matches!(self, Self::Service(e) if e.is_internal())
     }
 
     /// The `ErrorMessage` lines (for internal failures, a generic sentence:
@@ -202,7 +134,7 @@ impl ApiError {
     pub fn messages(&self) -> Vec<String> {
         match self {
             Self::Params(e) => e.messages(),
-            Self::UnknownFileType { detected, declared } => {
+            Self::Service(ServiceError::UnknownFileType { detected, declared }) => {
                 let e216 = match declared {
                     None => format!("{} The file looks like {detected}.", UNKNOWN_FILE_TYPE[1]),
                     Some(kind) => format!(
@@ -223,12 +155,12 @@ impl ApiError {
 
     fn body_with_id(&self, millis: u128, error_id: &str) -> OcrSpaceResponse {
         let details = match self {
-            Self::Engine(e) => Some(e.to_string()),
+            Self::Service(ServiceError::Engine(e)) => Some(e.to_string()),
             _ => None,
         };
         let messages = if self.is_internal() { vec![internal_message(error_id)] } else { self.messages() };
         let mut body = OcrSpaceResponse::error(self.exit_code(), messages, details, millis);
-        if matches!(self, Self::Timeout) {
+        if matches!(self, Self::Service(ServiceError::Timeout)) {
             body.parsed_results = Some(Vec::new());
         }
         body
@@ -269,7 +201,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             _ if self.is_forbidden() => StatusCode::FORBIDDEN,
-            Self::Busy | Self::BusyUploads | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BusyUploads | Self::Service(ServiceError::Busy | ServiceError::Store(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::OK,
         }
     }

@@ -2,12 +2,13 @@
 //! body or multipart text fields; the upload from any multipart part that
 //! carries a filename; all of it within the upload limit.
 
-use super::error::ApiError;
-use super::payload::SharedPayload;
 use actix_multipart::Multipart;
 use actix_web::HttpRequest;
-use base64::Engine as _;
 use futures_util::StreamExt;
+
+use super::error::ApiError;
+use super::payload::SharedPayload;
+use crate::service::{quoted, ServiceError};
 
 /// Everything a request sent, before interpretation.
 #[derive(Debug, Default)]
@@ -160,7 +161,7 @@ where
                 let data = collect_limited(&mut field, max_bytes.saturating_sub(earlier))
                     .await
                     .map_err(|e| e.into_api_error(&payload, max_bytes, limits))?
-                    .map_err(|_| ApiError::FileTooLarge { limit_kb: max_bytes / 1024 })?;
+                    .map_err(|_| ServiceError::FileTooLarge { limit_kb: max_bytes / 1024 })?;
                 raw.uploads.push(Upload { name: quoted(&filename), bytes: data });
                 continue;
             }
@@ -300,25 +301,6 @@ impl FormScanner {
     }
 }
 
-/// A value as echoed in errors and logs: control characters escaped
-/// (no newline can forge a log line), at most 64 characters.
-pub fn quoted(value: &str) -> String {
-    const MAX: usize = 64;
-    let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == MAX {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Why [`collect_limited`] stopped: the stream failed.
 struct StreamFailed(String);
 
@@ -357,24 +339,6 @@ fn parse_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-/// Decodes a `base64Image` value: `data:<mime>;base64,<data>`. Spaces are
-/// read as `+` (clients that forget to percent-encode `+` in form bodies).
-pub fn decode_base64_image(value: &str) -> Result<Vec<u8>, ApiError> {
-    let rest = value.trim().strip_prefix("data:").ok_or(ApiError::BadBase64)?;
-    let (header, data) = rest.split_once(',').ok_or(ApiError::BadBase64)?;
-    if !header.to_ascii_lowercase().ends_with(";base64") {
-        return Err(ApiError::BadBase64);
-    }
-    let cleaned: String =
-        data.chars().filter(|c| !matches!(c, '\r' | '\n')).map(|c| if c == ' ' { '+' } else { c }).collect();
-    let bytes =
-        base64::engine::general_purpose::STANDARD.decode(cleaned.trim_end()).map_err(|_| ApiError::BadBase64)?;
-    if bytes.is_empty() {
-        return Err(ApiError::BadBase64);
-    }
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,18 +366,6 @@ mod tests {
             actix_web::rt::System::new().block_on(collect_limited(&mut exact, limit)).ok().unwrap().unwrap().len(),
             limit as usize
         );
-    }
-
-    #[test]
-    fn base64_images_need_the_data_prefix() {
-        assert_eq!(decode_base64_image("data:image/png;base64,aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(
-            decode_base64_image("data:image/png;base64,a+8=").unwrap(),
-            decode_base64_image("data:image/png;base64,a 8=").unwrap()
-        );
-        assert!(matches!(decode_base64_image("aGVsbG8="), Err(ApiError::BadBase64)));
-        assert!(matches!(decode_base64_image("data:image/png;base64,!!!"), Err(ApiError::BadBase64)));
-        assert!(matches!(decode_base64_image("data:image/png,aGVsbG8="), Err(ApiError::BadBase64)));
     }
 
     fn scan(body: &[u8], chunk: usize) -> Result<(), ApiError> {
@@ -448,15 +400,6 @@ mod tests {
             b64.extend(vec![b'A'; 1100]);
             assert!(matches!(scan(&b64, chunk), Err(ApiError::FieldTooLarge { .. })));
         }
-    }
-
-    #[test]
-    fn echoed_values_are_escaped_and_truncated() {
-        assert_eq!(quoted("eng"), "eng");
-        assert_eq!(quoted("eng\nINFO forged line\r"), "eng\\nINFO forged line\\r");
-        let long = quoted(&"x".repeat(1000));
-        assert_eq!(long.chars().count(), 65);
-        assert!(long.ends_with('…'));
     }
 
     #[test]

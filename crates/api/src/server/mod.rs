@@ -21,15 +21,15 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 pub use auth::{key_from_head, Caller, Gatekeeper};
 pub use error::ApiError;
-pub use input::{decode_base64_image, quoted, read_request, read_uploads, FieldLimits, RawRequest, Upload};
-pub use parse::{input_is_pdf, recognize_options, success_response, text_layer, PDF_NOT_IN_PLAN};
+pub use input::{read_request, read_uploads, FieldLimits, RawRequest, Upload};
+pub use parse::{recognize_options, success_response, text_layer, PDF_NOT_IN_PLAN};
 pub use payload::{SharedPayload, UploadMemory};
 pub use site::WebConfig;
-pub use state::{AppState, Readers};
+pub use state::AppState;
 
 use crate::config::Config;
 use crate::pdflinks::{open_storage, PdfLinks};
-use crate::service::{accurate_engine, load_engines, Engines, FetchPolicy, OcrPool, PageCounters};
+use crate::service::{accurate_engine, load_engines, Engines, FetchPolicy, OcrPool, PageCounters, ServiceError};
 use crate::store::Store;
 
 /// Server settings (built from [`Config`] by [`Settings::from_config`]).
@@ -243,9 +243,9 @@ impl Application {
             spawn_plan_builder(&state);
         }
         crate::jobs::spawn(state.clone(), settings.jobs.clone());
-        let listener =
-            TcpListener::bind(settings.bind).map_err(|e| ApiError::Internal(format!("bind {}: {e}", settings.bind)))?;
-        let port = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?.port();
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| ServiceError::Internal(format!("bind {}: {e}", settings.bind)))?;
+        let port = listener.local_addr().map_err(|e| ServiceError::Internal(e.to_string()))?.port();
         let data = web::Data::new(state);
         let site_config = web::Data::new(site::Site { demo_key: settings.demo_key.clone() });
         let jobs = web::Data::new(settings.jobs.clone());
@@ -266,7 +266,7 @@ impl Application {
         .h1_allow_half_closed(false)
         .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
         .listen(listener)
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
         .run();
         Ok(Self { port, server })
     }

@@ -3,19 +3,20 @@
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use ocr_engine::decode::{count_pages, ImageKind};
 use ocr_engine::{PageResult, RecognizeOptions, Script};
 use ocr_pdf::TextLayer;
 
 use super::auth::{key_from_head, Caller};
 use super::error::ApiError;
-use super::input::{decode_base64_image, quoted, read_request};
+use super::input::read_request;
 use super::payload::SharedPayload;
 use super::state::AppState;
-use crate::ocrspace::params::{FileType, OcrParams, ParamError};
+use crate::ocrspace::params::{OcrParams, ParamError};
 use crate::ocrspace::render::{parsed_result, EngineStyle};
 use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
-use crate::service::{fetch, DocumentJob, Stage};
+use crate::service::{
+    check_input, decode_base64_off_executor, fetch, quoted, CheckedInput, DocumentJob, ServiceError, Stage,
+};
 use crate::store::unix_now;
 
 /// Message sent in `SearchablePDFURL` when a PDF was requested but the
@@ -135,25 +136,14 @@ async fn read_admitted(
     let bytes = if let Some(file) = file {
         file
     } else if let Some(b64) = params.base64_image.take() {
-        off_executor(move || decode_base64_image(&b64)).await?
+        decode_base64_off_executor(b64).await?
     } else if let Some(url) = &params.url {
         fetch(url, &state.fetch_policy, limit).await?
     } else {
-        return Err(ApiError::NoInput);
+        return Err(ServiceError::NoInput.into());
     };
-    if bytes.len() as u64 > limit {
-        return Err(ApiError::FileTooLarge { limit_kb: limit / 1024 });
-    }
-    let is_pdf = input_is_pdf(&bytes, params.file_type)?;
-    let bytes = std::sync::Arc::new(bytes);
-    let counted = bytes.clone();
-    let pages = off_executor(move || -> Result<usize, ApiError> {
-        Ok(if is_pdf { ocr_pdf::page_count(&counted)? } else { count_pages(&counted)? })
-    })
-    .await?;
-    if pages as i64 > caller.tier.max_pdf_pages {
-        return Err(ApiError::PageLimit { pages, limit: caller.tier.max_pdf_pages });
-    }
+    let CheckedInput { bytes, is_pdf, pages } =
+        check_input(bytes, params.file_type, limit, caller.tier.max_pdf_pages).await?;
     let (engine, script) = state.select(params.engine, &params.language)?;
     let options = recognize_options(&params, script);
     let layer = text_layer(&params, caller.tier.searchable_pdf);
@@ -217,16 +207,6 @@ pub fn success_response(pages: &[PageResult], params: &OcrParams, searchable_pdf
     }
 }
 
-/// Runs CPU-bound work (base64 decoding, page counting) on the blocking
-/// thread pool, never on the async executor's threads.
-async fn off_executor<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    actix_web::rt::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))?
-}
-
 /// The parameter error with the client's names and values escaped and
 /// truncated, so echoing them (response, log) cannot forge a log line.
 fn escaped(e: ParamError) -> ApiError {
@@ -236,42 +216,4 @@ fn escaped(e: ParamError) -> ApiError {
             ParamError::InvalidValue { name: quoted(&name), value: quoted(&value), expected }
         }
     })
-}
-
-/// Whether the input is a PDF (its signature within the first KB, as
-/// readers allow leading junk); otherwise it must be an image format we
-/// read. `filetype` cannot turn an image into a PDF or unknown bytes into an image.
-pub fn input_is_pdf(bytes: &[u8], declared: Option<FileType>) -> Result<bool, ApiError> {
-    let head = &bytes[..bytes.len().min(1024)];
-    if head.windows(5).any(|w| w == b"%PDF-") {
-        return Ok(true);
-    }
-    if ImageKind::sniff(bytes).is_some() {
-        return Ok(false);
-    }
-    if declared == Some(FileType::Pdf) {
-        return Err(ApiError::Pdf(ocr_pdf::PdfError::Malformed("the file has no PDF header".into())));
-    }
-    Err(ApiError::UnknownFileType {
-        detected: crate::content::describe(bytes),
-        declared: declared.map(|kind| format!("{kind:?}").to_ascii_uppercase()),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Base64 decoding and page counting run on the blocking pool, not on
-    /// the thread that drives the request's future.
-    #[test]
-    fn cpu_work_runs_off_the_executor_thread() {
-        actix_web::rt::System::new().block_on(async {
-            let executor = std::thread::current().id();
-            let worker = off_executor(|| Ok(std::thread::current().id())).await.unwrap();
-            assert_ne!(executor, worker);
-            let decoded = off_executor(|| decode_base64_image("data:image/png;base64,aGVsbG8=")).await.unwrap();
-            assert_eq!(decoded, b"hello");
-        });
-    }
 }

@@ -13,8 +13,8 @@ use ocr_engine::{
 };
 use ocr_pdf::{ImageData, InputPage, PageImage, PdfPage, PdfReader, ReadLimits, TextLayer, TextLine, TextWord};
 
+use super::error::ServiceError;
 use super::pages::read_side_by_side;
-use crate::server::ApiError;
 
 /// Resolution at which PDF pages are rasterised, and at which born-digital
 /// text coordinates (points) are reported as pixels.
@@ -83,7 +83,7 @@ pub struct DocumentResult {
 
 impl DocumentJob<'_> {
     /// Reads every page (blocking, CPU-bound).
-    pub fn run(&self, counters: &PageCounters) -> Result<DocumentResult, ApiError> {
+    pub fn run(&self, counters: &PageCounters) -> Result<DocumentResult, ServiceError> {
         self.run_observed(counters, &mut |_, _| {})
     }
 
@@ -93,7 +93,7 @@ impl DocumentJob<'_> {
         &self,
         counters: &PageCounters,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<DocumentResult, ApiError> {
+    ) -> Result<DocumentResult, ServiceError> {
         self.run_resumed(counters, progress, None)
     }
 
@@ -105,7 +105,7 @@ impl DocumentJob<'_> {
         counters: &PageCounters,
         progress: &mut dyn FnMut(usize, usize),
         resume: Option<&Resume<'_>>,
-    ) -> Result<DocumentResult, ApiError> {
+    ) -> Result<DocumentResult, ServiceError> {
         let empty = BTreeMap::new();
         let done = match resume {
             Some(resume) if self.pdf.is_none() => resume.done,
@@ -164,7 +164,7 @@ impl DocumentJob<'_> {
         work: &PageWork<'_>,
         progress: &mut dyn FnMut(usize, usize),
         done: &BTreeMap<usize, PageResult>,
-    ) -> Result<Vec<PageOutput>, ApiError> {
+    ) -> Result<Vec<PageOutput>, ServiceError> {
         let total = count_pages(self.bytes)?;
         // A JPEG shown as stored goes into the PDF byte for byte.
         let passthrough = total == 1
@@ -201,7 +201,7 @@ impl DocumentJob<'_> {
         work: &PageWork<'_>,
         progress: &mut dyn FnMut(usize, usize),
         done: &BTreeMap<usize, PageResult>,
-    ) -> Result<Vec<PageOutput>, ApiError> {
+    ) -> Result<Vec<PageOutput>, ServiceError> {
         let decode = &self.engine.config().decode;
         let limits = ReadLimits {
             max_pages: self.max_pages,
@@ -234,7 +234,7 @@ impl DocumentJob<'_> {
                                     image: PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi),
                                     lines: text_lines(&result),
                                 }),
-                                _ => return Err(ApiError::Internal("a rendered PDF page has no pixels".into())),
+                                _ => return Err(ServiceError::Internal("a rendered PDF page has no pixels".into())),
                             },
                             None => None,
                         };
@@ -245,7 +245,7 @@ impl DocumentJob<'_> {
                     }
                     InputPage::Raster { width, height, pixels, dpi } => {
                         let pixels = RgbImage::from_raw(width, height, pixels)
-                            .ok_or_else(|| ApiError::Internal("a rendered PDF page has the wrong size".into()))?;
+                            .ok_or_else(|| ServiceError::Internal("a rendered PDF page has the wrong size".into()))?;
                         PageTask::Ocr { pixels, source: PdfSource::Pixels(Some(dpi)) }
                     }
                 };
@@ -258,7 +258,7 @@ impl DocumentJob<'_> {
 
     /// Reads one page handed out by `read_image` or `read_pdf` (on any
     /// thread): OCR, and the searchable PDF's page when one is asked for.
-    fn read_page(&self, task: PageTask, counters: &PageCounters) -> Result<PageOutput, ApiError> {
+    fn read_page(&self, task: PageTask, counters: &PageCounters) -> Result<PageOutput, ServiceError> {
         let (pixels, source) = match task {
             PageTask::Done(result) => return Ok((result, None)),
             PageTask::Text(result, pdf_page) => {
@@ -288,7 +288,7 @@ impl DocumentJob<'_> {
 type PageOutput = (PageResult, Option<PdfPage>);
 
 /// Reads one handed-out page (its index from 0, and the page).
-type PageWork<'a> = dyn Fn((usize, PageTask)) -> Result<PageOutput, ApiError> + Sync + 'a;
+type PageWork<'a> = dyn Fn((usize, PageTask)) -> Result<PageOutput, ServiceError> + Sync + 'a;
 
 /// A page ready to be read.
 enum PageTask {
@@ -315,8 +315,8 @@ enum PdfSource {
     Pixels(Option<f32>),
 }
 
-fn pdf_error(e: ocr_pdf::PdfError) -> ApiError {
-    ApiError::Pdf(e)
+fn pdf_error(e: ocr_pdf::PdfError) -> ServiceError {
+    ServiceError::Pdf(e)
 }
 
 /// A born-digital page's own text as a page result, in pixels at [`PDF_DPI`].
@@ -372,7 +372,7 @@ fn text_lines(result: &PageResult) -> Vec<TextLine> {
 }
 
 /// Pixels for the PDF: gray when the page has no colour (smaller), else RGB.
-fn page_image(page: &RgbImage) -> Result<PageImage, ApiError> {
+fn page_image(page: &RgbImage) -> Result<PageImage, ServiceError> {
     let (width, height) = page.dimensions();
     let is_gray = page.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]);
     let image = if is_gray {
@@ -384,9 +384,9 @@ fn page_image(page: &RgbImage) -> Result<PageImage, ApiError> {
 }
 
 /// The pixels of an image embedded in a PDF, for OCR.
-fn rgb_of(image: &PageImage) -> Result<RgbImage, ApiError> {
+fn rgb_of(image: &PageImage) -> Result<RgbImage, ServiceError> {
     let (width, height) = (image.width(), image.height());
-    let wrong = || ApiError::Internal("an embedded PDF image has the wrong size".into());
+    let wrong = || ServiceError::Internal("an embedded PDF image has the wrong size".into());
     match image.data() {
         ImageData::Jpeg { bytes, .. } => {
             let mut pages = decode_image(bytes, &Default::default())?;

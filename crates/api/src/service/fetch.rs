@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use reqwest::Url;
 
 use super::address::classify;
-use crate::server::ApiError;
+use super::error::ServiceError;
 
 /// Limits and policy for URL fetching.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +40,14 @@ pub fn is_allowed(ip: IpAddr, allow_loopback: bool) -> bool {
 }
 
 /// Downloads `url` under `policy`, at most `max_bytes` bytes.
-pub async fn fetch(url: &str, policy: &FetchPolicy, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
+pub async fn fetch(url: &str, policy: &FetchPolicy, max_bytes: u64) -> Result<Vec<u8>, ServiceError> {
     tokio::time::timeout(policy.timeout, fetch_inner(url, policy, max_bytes))
         .await
-        .map_err(|_| ApiError::UrlFetch(format!("timed out after {} s", policy.timeout.as_secs_f32())))?
+        .map_err(|_| ServiceError::UrlFetch(format!("timed out after {} s", policy.timeout.as_secs_f32())))?
 }
 
-async fn fetch_inner(url: &str, policy: &FetchPolicy, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
-    let mut current = Url::parse(url).map_err(|e| ApiError::UrlFetch(format!("invalid URL: {e}")))?;
+async fn fetch_inner(url: &str, policy: &FetchPolicy, max_bytes: u64) -> Result<Vec<u8>, ServiceError> {
+    let mut current = Url::parse(url).map_err(|e| ServiceError::UrlFetch(format!("invalid URL: {e}")))?;
     for _ in 0..=policy.max_redirects {
         let addr = checked_address(&current, policy).await?;
         let host = current.host_str().unwrap_or_default().to_string();
@@ -59,36 +59,39 @@ async fn fetch_inner(url: &str, policy: &FetchPolicy, max_bytes: u64) -> Result<
             .resolve(&host, addr)
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| ApiError::Internal(format!("building the URL client: {e}")))?;
-        let response =
-            client.get(current.clone()).send().await.map_err(|e| ApiError::UrlFetch(failure_cause(&e, &current)))?;
+            .map_err(|e| ServiceError::Internal(format!("building the URL client: {e}")))?;
+        let response = client
+            .get(current.clone())
+            .send()
+            .await
+            .map_err(|e| ServiceError::UrlFetch(failure_cause(&e, &current)))?;
         if response.status().is_redirection() {
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ApiError::UrlFetch("redirect without a Location".into()))?;
-            current = current.join(location).map_err(|e| ApiError::UrlFetch(format!("bad redirect: {e}")))?;
+                .ok_or_else(|| ServiceError::UrlFetch("redirect without a Location".into()))?;
+            current = current.join(location).map_err(|e| ServiceError::UrlFetch(format!("bad redirect: {e}")))?;
             continue;
         }
         if !response.status().is_success() {
-            return Err(ApiError::UrlFetch(format!("the server answered HTTP {}", response.status())));
+            return Err(ServiceError::UrlFetch(format!("the server answered HTTP {}", response.status())));
         }
         if response.content_length().is_some_and(|n| n > max_bytes) {
-            return Err(ApiError::FileTooLarge { limit_kb: max_bytes / 1024 });
+            return Err(ServiceError::FileTooLarge { limit_kb: max_bytes / 1024 });
         }
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ApiError::UrlFetch(failure_cause(&e, &current)))?;
+            let chunk = chunk.map_err(|e| ServiceError::UrlFetch(failure_cause(&e, &current)))?;
             if body.len() as u64 + chunk.len() as u64 > max_bytes {
-                return Err(ApiError::FileTooLarge { limit_kb: max_bytes / 1024 });
+                return Err(ServiceError::FileTooLarge { limit_kb: max_bytes / 1024 });
             }
             body.extend_from_slice(&chunk);
         }
         return Ok(body);
     }
-    Err(ApiError::UrlFetch(format!("more than {} redirects", policy.max_redirects)))
+    Err(ServiceError::UrlFetch(format!("more than {} redirects", policy.max_redirects)))
 }
 
 /// What went wrong with a request, in words: timeout, connection refused or
@@ -129,32 +132,32 @@ fn failure_cause(e: &reqwest::Error, url: &Url) -> String {
 /// Resolves the URL's host and returns an address to connect to, refusing
 /// the URL if its scheme or port is not allowed or any address it resolves
 /// to is not; the refusal names the class of address, never the address.
-pub async fn checked_address(url: &Url, policy: &FetchPolicy) -> Result<SocketAddr, ApiError> {
+pub async fn checked_address(url: &Url, policy: &FetchPolicy) -> Result<SocketAddr, ServiceError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ApiError::UrlFetch(format!("scheme '{}' is not allowed: use http or https", url.scheme())));
+        return Err(ServiceError::UrlFetch(format!("scheme '{}' is not allowed: use http or https", url.scheme())));
     }
-    let host = url.host_str().ok_or_else(|| ApiError::UrlFetch("the URL has no host".into()))?;
+    let host = url.host_str().ok_or_else(|| ServiceError::UrlFetch("the URL has no host".into()))?;
     let port = url.port_or_known_default().unwrap_or(80);
     if !policy.ports.is_empty() && !policy.ports.contains(&port) {
         let allowed = policy.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
-        return Err(ApiError::UrlFetch(format!("port {port} is not allowed (allowed: {allowed}): not fetched")));
+        return Err(ServiceError::UrlFetch(format!("port {port} is not allowed (allowed: {allowed}): not fetched")));
     }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => tokio::net::lookup_host((bare, port))
             .await
-            .map_err(|e| ApiError::UrlFetch(format!("DNS lookup of '{host}' failed: {}", dns_cause(&e))))?
+            .map_err(|e| ServiceError::UrlFetch(format!("DNS lookup of '{host}' failed: {}", dns_cause(&e))))?
             .collect(),
     };
     if addrs.is_empty() {
-        return Err(ApiError::UrlFetch(format!("DNS lookup of '{host}' found no address")));
+        return Err(ServiceError::UrlFetch(format!("DNS lookup of '{host}' found no address")));
     }
     if let Some(class) = addrs.iter().map(|a| classify(a.ip())).find(|c| !c.is_fetchable(policy.allow_loopback)) {
         let what = if bare.parse::<IpAddr>().is_ok() { "is" } else { "resolves to" };
         let class = class.to_string();
         let article = if class.starts_with(['a', 'e', 'i', 'o', 'u', 'I']) { "an" } else { "a" };
-        return Err(ApiError::UrlFetch(format!("'{host}' {what} {article} {class} address: not fetched")));
+        return Err(ServiceError::UrlFetch(format!("'{host}' {what} {article} {class} address: not fetched")));
     }
     Ok(addrs[0])
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use ocr_engine::languages::DictionaryChars;
 use ocr_engine::{AccurateEngine, EngineConfig, ModelSet, OcrEngine};
 
+use super::error::ServiceError;
 use crate::config::{ModelProfile, ModelSetConfig};
-use crate::server::ApiError;
 
 /// An additional model set serving some languages for an engine number.
 pub struct ExtraEngine {
@@ -68,7 +68,7 @@ pub fn accurate_engine(engines: &LoadedEngines) -> Option<Arc<AccurateEngine>> {
 }
 
 /// Loads every configured set whose files are present in `models_dir`.
-pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engines, ApiError> {
+pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engines, ServiceError> {
     let mut loaded = LoadedEngines {
         primary: BTreeMap::new(),
         primary_languages: BTreeMap::new(),
@@ -77,7 +77,7 @@ pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engine
     };
     for set in sets {
         if !matches!(set.engine, 1 | 2) {
-            return Err(ApiError::Internal(format!(
+            return Err(ServiceError::Internal(format!(
                 "model set '{}': engine must be 1 or 2 (engine 3 combines them), not {}",
                 set.name, set.engine
             )));
@@ -108,7 +108,10 @@ pub fn load_engines(models_dir: &Path, sets: &[ModelSetConfig]) -> Result<Engine
         }
     }
     if loaded.primary.is_empty() {
-        return Err(ApiError::Internal(format!("no OCR models in {}: run scripts/fetch-models", models_dir.display())));
+        return Err(ServiceError::Internal(format!(
+            "no OCR models in {}: run scripts/fetch-models",
+            models_dir.display()
+        )));
     }
     Ok(Arc::new(loaded))
 }

@@ -14,8 +14,8 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::error::ServiceError;
 use super::pool::SpareWorkers;
-use crate::server::ApiError;
 
 /// What a page's reading produced so far, shared by the job's thread and
 /// its borrowed workers.
@@ -23,7 +23,7 @@ struct Shared<R> {
     /// Results by page index.
     results: Mutex<Vec<Option<R>>>,
     /// The first failure of a borrowed worker.
-    failure: Mutex<Option<ApiError>>,
+    failure: Mutex<Option<ServiceError>>,
 }
 
 impl<R> Shared<R> {
@@ -35,11 +35,11 @@ impl<R> Shared<R> {
         results[index] = Some(result);
     }
 
-    fn fail(&self, error: ApiError) {
+    fn fail(&self, error: ServiceError) {
         self.failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
     }
 
-    fn take_failure(&self) -> Option<ApiError> {
+    fn take_failure(&self) -> Option<ServiceError> {
         self.failure.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
@@ -51,7 +51,7 @@ impl<R> Shared<R> {
 /// Hands each page to a waiting borrowed worker, or reads it on this thread.
 pub struct Dispatcher<'a, T, R> {
     to_helpers: Option<SyncSender<(usize, T)>>,
-    work: &'a (dyn Fn(T) -> Result<R, ApiError> + Sync),
+    work: &'a (dyn Fn(T) -> Result<R, ServiceError> + Sync),
     shared: &'a Shared<R>,
     next: usize,
 }
@@ -60,7 +60,7 @@ impl<T, R> Dispatcher<'_, T, R> {
     /// Reads `page` (the next one in order): on a borrowed worker waiting
     /// for a page, else here. A borrowed worker's earlier failure is
     /// returned here, so production stops at the next page.
-    pub fn submit(&mut self, page: T) -> Result<(), ApiError> {
+    pub fn submit(&mut self, page: T) -> Result<(), ServiceError> {
         if let Some(error) = self.shared.take_failure() {
             return Err(error);
         }
@@ -91,9 +91,9 @@ impl<T, R> Dispatcher<'_, T, R> {
 /// results in submission order, or the first failure.
 pub fn read_side_by_side<T: Send, R: Send>(
     max_helpers: usize,
-    work: &(dyn Fn(T) -> Result<R, ApiError> + Sync),
-    produce: impl FnOnce(&mut Dispatcher<'_, T, R>) -> Result<(), ApiError>,
-) -> Result<Vec<R>, ApiError> {
+    work: &(dyn Fn(T) -> Result<R, ServiceError> + Sync),
+    produce: impl FnOnce(&mut Dispatcher<'_, T, R>) -> Result<(), ServiceError>,
+) -> Result<Vec<R>, ServiceError> {
     let shared = Shared { results: Mutex::new(Vec::new()), failure: Mutex::new(None) };
     let spare = SpareWorkers::current();
     let borrowed: Vec<_> = match &spare {
@@ -146,7 +146,7 @@ pub fn read_side_by_side<T: Send, R: Send>(
     let results = shared.results.into_inner().unwrap_or_else(PoisonError::into_inner);
     results
         .into_iter()
-        .map(|r| r.ok_or_else(|| ApiError::Internal("a page was handed out but never read".into())))
+        .map(|r| r.ok_or_else(|| ServiceError::Internal("a page was handed out but never read".into())))
         .collect()
 }
 
@@ -216,7 +216,7 @@ mod tests {
                     let work = |page: usize| {
                         std::thread::sleep(Duration::from_millis(20));
                         if page == 3 {
-                            Err(ApiError::Internal("page 3 is unreadable".into()))
+                            Err(ServiceError::Internal("page 3 is unreadable".into()))
                         } else {
                             Ok(page)
                         }
@@ -224,7 +224,7 @@ mod tests {
                     read_side_by_side(1, &work, |dispatcher| (0..10).try_for_each(|p| dispatcher.submit(p)))
                 })
                 .await;
-            assert!(matches!(outcome, Err(ApiError::Internal(m)) if m.contains("page 3")));
+            assert!(matches!(outcome, Err(ServiceError::Internal(m)) if m.contains("page 3")));
             assert_eq!(pool.stats().busy, 0);
         });
     }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use ocr_engine::cancel::Cancel;
 use tokio::sync::Semaphore;
 
-use crate::server::ApiError;
+use super::error::ServiceError;
 
 /// Called on a worker thread after each job (see [`OcrPool::after_each_job`]).
 static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
@@ -78,7 +78,7 @@ pub struct PoolStats {
 impl OcrPool {
     /// A pool running `workers` jobs at once with `queue` more waiting;
     /// a job that has not finished after `timeout` is answered with
-    /// [`ApiError::Timeout`] and cancelled.
+    /// [`ServiceError::Timeout`] and cancelled.
     pub fn new(workers: usize, queue: usize, timeout: Duration) -> Self {
         let workers = workers.max(1);
         Self {
@@ -107,16 +107,16 @@ impl OcrPool {
     }
 
     /// The early admission check, made at `stage` of the request:
-    /// [`ApiError::Busy`] when every worker and queue place is taken now. It
+    /// [`ServiceError::Busy`] when every worker and queue place is taken now. It
     /// reserves nothing; [`OcrPool::run`] checks again when the job is dispatched.
-    pub fn check_room(&self, stage: Stage) -> Result<(), ApiError> {
+    pub fn check_room(&self, stage: Stage) -> Result<(), ServiceError> {
         if self.admitted.available_permits() == 0 {
             let counter = match stage {
                 Stage::BeforeBody => &self.stats.refused_before_body,
                 Stage::AfterBody => &self.stats.refused_after_body,
             };
             counter.fetch_add(1, Ordering::Relaxed);
-            return Err(ApiError::Busy);
+            return Err(ServiceError::Busy);
         }
         Ok(())
     }
@@ -134,8 +134,8 @@ impl OcrPool {
     /// the request times out or is dropped.
     pub async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
+        job: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
         self.run_for(self.timeout, job).await
     }
 
@@ -144,17 +144,18 @@ impl OcrPool {
     pub async fn run_for<T: Send + 'static>(
         &self,
         timeout: Duration,
-        job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
+        job: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
         let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
             self.stats.refused_after_body.fetch_add(1, Ordering::Relaxed);
-            return Err(ApiError::Busy);
+            return Err(ServiceError::Busy);
         };
         let cancel = Cancel::new();
         let mut guard = CancelOnDrop { cancel: cancel.clone(), stats: self.stats.clone(), armed: true };
         let stats = self.stats.clone();
         let work = async {
-            let running = self.running.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            let running =
+                self.running.clone().acquire_owned().await.map_err(|e| ServiceError::Internal(e.to_string()))?;
             let running_pool = self.running.clone();
             let spare = SpareWorkers { running: running_pool, stats: stats.clone() };
             let result = actix_web::rt::task::spawn_blocking(move || {
@@ -168,13 +169,13 @@ impl OcrPool {
                 result
             })
             .await;
-            result.map_err(|e| ApiError::Internal(format!("OCR worker failed: {e}")))?
+            result.map_err(|e| ServiceError::Internal(format!("OCR worker failed: {e}")))?
         };
         let outcome = match tokio::time::timeout(timeout, work).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 guard.fire(&self.stats.timed_out);
-                Err(ApiError::Timeout)
+                Err(ServiceError::Timeout)
             }
         };
         guard.armed = false;
@@ -277,7 +278,7 @@ impl Drop for CancelOnDrop {
 #[cfg(test)]
 pub(crate) async fn occupy_one_worker(
     pool: &OcrPool,
-) -> (std::sync::mpsc::Sender<()>, actix_web::rt::task::JoinHandle<Result<(), ApiError>>) {
+) -> (std::sync::mpsc::Sender<()>, actix_web::rt::task::JoinHandle<Result<(), ServiceError>>) {
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let running = pool.clone();
@@ -309,9 +310,9 @@ mod tests {
             assert!(pool.check_room(Stage::BeforeBody).is_ok());
             assert!(pool.check_room(Stage::BeforeBody).is_ok(), "checking takes no place");
             let (release_tx, job) = occupy_one_worker(&pool).await;
-            assert!(matches!(pool.check_room(Stage::BeforeBody), Err(ApiError::Busy)));
-            assert!(matches!(pool.check_room(Stage::AfterBody), Err(ApiError::Busy)));
-            assert!(matches!(pool.run(|| Ok(())).await, Err(ApiError::Busy)));
+            assert!(matches!(pool.check_room(Stage::BeforeBody), Err(ServiceError::Busy)));
+            assert!(matches!(pool.check_room(Stage::AfterBody), Err(ServiceError::Busy)));
+            assert!(matches!(pool.run(|| Ok(())).await, Err(ServiceError::Busy)));
             let stats = pool.stats();
             assert_eq!((stats.refused_before_body, stats.refused_after_body), (1, 2));
             release_tx.send(()).unwrap();
