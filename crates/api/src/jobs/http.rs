@@ -6,10 +6,10 @@ use utoipa::ToSchema;
 
 use super::worker::StoredParams;
 use super::JobSettings;
-use crate::ocrspace::params::{OcrParams, ParamError};
+use crate::ocrspace::params::OcrParams;
 use crate::ocrspace::response::OcrSpaceResponse;
 use crate::server::{key_from_head, read_request, ApiError, AppState, SharedPayload};
-use crate::service::{checked_address, decode_base64_off_executor, input_is_pdf, quoted, ServiceError};
+use crate::service::{checked_address, decode_base64_off_executor, input_is_pdf, quoted, ServiceError, Work};
 use crate::store::{unix_now, JobState, NewJob};
 
 /// Submits a job: the request is read, checked and counted exactly as
@@ -63,7 +63,8 @@ async fn accept(
         .map_err(|_| ApiError::BodyTimeout(state.body_timeout.as_secs()))??;
     let (callbacks, fields): (Vec<_>, Vec<_>) =
         raw.fields.into_iter().partition(|(name, _)| name.eq_ignore_ascii_case("callbackurl"));
-    let mut params = OcrParams::parse(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(escaped)?;
+    let mut params = OcrParams::parse(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| ApiError::Params(e.escaped()))?;
     let caller = match (caller, &params.api_key) {
         (Some(caller), _) => caller,
         (None, Some(secret)) => gate.authenticate(secret).await?,
@@ -74,21 +75,7 @@ async fn accept(
         _ => None,
     };
     let limit = gate.file_limit(&caller).min(settings.max_input_bytes);
-    let input = if let Some(file) = raw.file {
-        file
-    } else if let Some(b64) = params.base64_image.take() {
-        decode_base64_off_executor(b64).await?
-    } else if params.url.is_some() {
-        Vec::new()
-    } else {
-        return Err(ServiceError::NoInput.into());
-    };
-    if input.len() as u64 > limit {
-        return Err(ServiceError::FileTooLarge { limit_kb: limit / 1024 }.into());
-    }
-    if !input.is_empty() {
-        input_is_pdf(&input, params.file_type)?;
-    }
+    let input = job_input(raw.file, &mut params, limit).await?;
     // Refused before it is counted: a language or engine this server lacks.
     state.select(params.engine, &params.language)?;
     let admission = gate.admit(&caller, gate.client_ip(req), unix_now()).await?;
@@ -111,8 +98,29 @@ async fn accept(
     let accepted = gate.store().insert_job(&job, unix_now()).await.map_err(ServiceError::Store)?;
     // The acceptance is the request's answer: it counts now; the worker adds
     // the pages and bytes it reads (a job that was never stored is not counted).
-    admission.settle(0, 0).await;
+    admission.settle(Work::default()).await;
     Ok(accepted)
+}
+
+/// The input a job stores: the upload, else the decoded `base64Image`,
+/// checked as `/parse/image` checks it; empty for a `url` (the worker fetches it).
+async fn job_input(file: Option<Vec<u8>>, params: &mut OcrParams, limit: u64) -> Result<Vec<u8>, ServiceError> {
+    let input = if let Some(file) = file {
+        file
+    } else if let Some(b64) = params.base64_image.take() {
+        decode_base64_off_executor(b64).await?
+    } else if params.url.is_some() {
+        Vec::new()
+    } else {
+        return Err(ServiceError::NoInput);
+    };
+    if input.len() as u64 > limit {
+        return Err(ServiceError::FileTooLarge { limit_kb: limit / 1024 });
+    }
+    if !input.is_empty() {
+        input_is_pdf(&input, params.file_type)?;
+    }
+    Ok(input)
 }
 
 /// A callback URL passes the checks a `url` input passes (scheme, port,
@@ -125,16 +133,6 @@ async fn checked_callback(url: &str, state: &AppState) -> Result<String, ApiErro
         other => other.into(),
     })?;
     Ok(parsed.to_string())
-}
-
-/// The parameter error with the client's names and values escaped.
-fn escaped(e: ParamError) -> ApiError {
-    ApiError::Params(match e {
-        ParamError::UnknownParameter(name) => ParamError::UnknownParameter(quoted(&name)),
-        ParamError::InvalidValue { name, value, expected } => {
-            ParamError::InvalidValue { name: quoted(&name), value: quoted(&value), expected }
-        }
-    })
 }
 
 /// A job's state, progress and (once done) result; only the key that

@@ -11,13 +11,18 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use ocr_engine::PageResult;
 use serde::{Deserialize, Serialize};
 
 use super::JobSettings;
 use crate::ocrspace::params::OcrParams;
-use crate::ocrspace::response::{OcrSpaceResponse, PDF_NOT_REQUESTED};
-use crate::server::{recognize_options, success_response, text_layer, ApiError, AppState, PDF_NOT_IN_PLAN};
-use crate::service::{input_is_pdf, DocumentJob, Resume, ServiceError};
+use crate::ocrspace::render::success_response;
+use crate::ocrspace::response::{searchable_pdf_field, OcrSpaceResponse};
+use crate::server::{ApiError, AppState};
+use crate::service::{
+    input_is_pdf, recognize_options, record_work, text_layer, DocumentJob, EngineChoice, InputSource, Resume,
+    ServiceError, Work,
+};
 use crate::store::{unix_now, ClaimedJob, JobOutcome};
 
 /// What a job needs besides its input, stored with it at submission.
@@ -136,6 +141,20 @@ async fn renew(
     }
 }
 
+/// The pages earlier attempts at `job` read and stored, by index from 0.
+async fn pages_read_before(state: &AppState, job: &ClaimedJob) -> Result<BTreeMap<usize, PageResult>, ApiError> {
+    let mut done = BTreeMap::new();
+    if job.attempt > 1 {
+        for (index, result) in state.gate.store().job_pages(&job.id).await? {
+            if let (Ok(index), Ok(result)) = (usize::try_from(index), serde_json::from_str(&result)) {
+                done.insert(index, result);
+            }
+        }
+        tracing::info!(job = %job.id, pages = done.len(), "job resumed after the pages read before");
+    }
+    Ok(done)
+}
+
 /// Reads the job's input as `/parse/image` would.
 async fn read(
     state: &AppState,
@@ -148,32 +167,27 @@ async fn read(
         .map_err(|e| ServiceError::Internal(format!("a job's stored parameters are unreadable: {e}")))?;
     let params =
         OcrParams::parse(stored.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(ApiError::Params)?;
-    let bytes = match &params.url {
-        Some(url) if job.input.is_empty() => crate::service::fetch(url, &state.fetch_policy, stored.file_limit).await?,
-        _ => job.input.clone(),
+    let service = state.service();
+    let source = match &params.url {
+        Some(url) if job.input.is_empty() => InputSource::Url(url.clone()),
+        _ => InputSource::Bytes(job.input.clone()),
     };
+    let bytes = service.load(source, stored.file_limit).await?;
     let is_pdf = input_is_pdf(&bytes, params.file_type)?;
-    let (engine, script) = state.select(params.engine, &params.language)?;
-    let options = recognize_options(&params, script);
+    let mut options = recognize_options(&params);
+    let choice = EngineChoice::Numbered { engine: params.engine, language: params.language.clone() };
+    let engine = service.choose(choice, &mut options)?;
     let layer = text_layer(&params, stored.searchable_pdf);
     let counters = state.counters.clone();
     let max_pages = stored.max_pages.max(1) as usize;
-    let input_bytes = bytes.len() as i64;
+    let input_bytes = bytes.len();
     // Pages an earlier attempt read (a searchable PDF is read whole again).
-    let mut done = BTreeMap::new();
-    if layer.is_none() && job.attempt > 1 {
-        for (index, result) in state.gate.store().job_pages(&job.id).await? {
-            if let (Ok(index), Ok(result)) = (usize::try_from(index), serde_json::from_str(&result)) {
-                done.insert(index, result);
-            }
-        }
-        tracing::info!(job = %job.id, pages = done.len(), "job resumed after the pages read before");
-    }
+    let done = if layer.is_none() { pages_read_before(state, job).await? } else { BTreeMap::new() };
     let document = state
         .pool
         .run_for(timeout, move || {
             let job = DocumentJob { bytes: &bytes, is_pdf, engine: &engine, options: &options, max_pages, pdf: layer };
-            let on_page = |index: usize, result: &ocr_engine::PageResult| {
+            let on_page = |index: usize, result: &PageResult| {
                 if let Ok(json) = serde_json::to_string(result) {
                     new_pages.lock().unwrap_or_else(|e| e.into_inner()).push((index, json));
                 }
@@ -189,14 +203,11 @@ async fn read(
             )
         })
         .await?;
-    let pages = document.pages.len() as i64;
-    if let Err(e) = state.gate.store().record_work(&job.key_id, pages, input_bytes, unix_now()).await {
-        tracing::error!(error = %e, key = %job.key_id, "recording usage failed");
-    }
-    let searchable_pdf_url = match document.pdf {
-        Some(pdf) => state.links.publish(&job.key_id, document.pages.len(), pdf, &stored.base).await?,
-        None if params.create_searchable_pdf => PDF_NOT_IN_PLAN.to_string(),
-        None => PDF_NOT_REQUESTED.to_string(),
+    let work = Work { pages: document.pages.len(), input_bytes };
+    record_work(state.gate.store(), &job.key_id, work).await;
+    let link = match document.pdf {
+        Some(pdf) => Some(service.publish_pdf(&job.key_id, work.pages, pdf, &stored.base).await?),
+        None => None,
     };
-    Ok(success_response(&document.pages, &params, searchable_pdf_url))
+    Ok(success_response(&document.pages, &params, searchable_pdf_field(link, params.create_searchable_pdf)))
 }

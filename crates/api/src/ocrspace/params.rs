@@ -88,6 +88,19 @@ impl ParamError {
         }
         lines
     }
+
+    /// This error with the client's names and values escaped and truncated
+    /// ([`crate::service::quoted`]), so echoing them (response, log) cannot
+    /// forge a log line.
+    pub fn escaped(self) -> Self {
+        use crate::service::quoted;
+        match self {
+            Self::UnknownParameter(name) => Self::UnknownParameter(quoted(&name)),
+            Self::InvalidValue { name, value, expected } => {
+                Self::InvalidValue { name: quoted(&name), value: quoted(&value), expected }
+            }
+        }
+    }
 }
 
 /// The text parameters of one request, parsed.

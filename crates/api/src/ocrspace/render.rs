@@ -2,7 +2,8 @@
 
 use ocr_engine::PageResult;
 
-use super::response::{Coordinate, OverlayLine, OverlayWord, ParsedResult, TextOverlay};
+use super::params::OcrParams;
+use super::response::{Coordinate, OcrSpaceResponse, OverlayLine, OverlayWord, ParsedResult, TextOverlay};
 
 /// How an OCR.space engine formats its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,21 @@ pub fn parsed_result(page: &PageResult, style: EngineStyle, with_overlay: bool, 
         parsed_text: parsed_text(page, style, table),
         error_message: String::new(),
         error_details: String::new(),
+    }
+}
+
+/// The OCR.space answer for the pages read (processing time left empty).
+pub fn success_response(pages: &[PageResult], params: &OcrParams, searchable_pdf_url: String) -> OcrSpaceResponse {
+    let style = EngineStyle::of(params.engine);
+    let overlay = params.overlay || params.create_searchable_pdf;
+    OcrSpaceResponse {
+        parsed_results: Some(pages.iter().map(|p| parsed_result(p, style, overlay, params.is_table)).collect()),
+        ocr_exit_code: 1,
+        is_errored_on_processing: false,
+        error_message: None,
+        error_details: None,
+        processing_time_in_milliseconds: String::new(),
+        searchable_pdf_url: Some(searchable_pdf_url),
     }
 }
 

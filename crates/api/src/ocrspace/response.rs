@@ -8,8 +8,21 @@ use serde::Serialize;
 /// Sentence sent in `SearchablePDFURL` when no PDF was requested (clients
 /// assert this exact text).
 pub const PDF_NOT_REQUESTED: &str = "Searchable PDF not generated as it was not requested.";
+/// Message sent in `SearchablePDFURL` when a PDF was requested but the
+/// key's tier does not include searchable PDFs (never a fake link).
+pub const PDF_NOT_IN_PLAN: &str =
+    "Searchable PDF not generated: the plan of this API key does not include searchable PDFs.";
 /// `TextOverlay.Message` when the overlay was not requested.
 pub const OVERLAY_NOT_REQUESTED: &str = "Text overlay is not provided as it is not requested";
+
+/// The `SearchablePDFURL` value: the PDF's link, else why there is none.
+pub fn searchable_pdf_field(link: Option<String>, requested: bool) -> String {
+    match link {
+        Some(link) => link,
+        None if requested => PDF_NOT_IN_PLAN.to_string(),
+        None => PDF_NOT_REQUESTED.to_string(),
+    }
+}
 
 /// The top-level response of `/parse/image` and `/parse/imageurl`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

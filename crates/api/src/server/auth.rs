@@ -2,7 +2,7 @@
 //! (in-process), the per-IP daily limit and the monthly quota (both counted
 //! atomically in the database, shared by every instance). All of it runs
 //! before any OCR work. An admitted request holds a reservation on the
-//! quota ([`Admission`]) until its answer settles it.
+//! quota ([`Admission`], `crate::service`) until its answer settles it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,8 +14,8 @@ use actix_web::HttpRequest;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::ApiError;
-use crate::service::ServiceError;
-use crate::store::{civil_date, ApiKey, CountOutcome, Reservation, Store, Tier};
+use crate::service::{Admission, ServiceError};
+use crate::store::{civil_date, ApiKey, CountOutcome, Store, Tier};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -37,40 +37,6 @@ pub struct Gatekeeper {
     in_progress: Arc<Mutex<HashMap<String, usize>>>,
     max_concurrent: usize,
     reservation_lifetime: Duration,
-}
-
-/// An admitted request's hold on its key's monthly quota. [`Admission::settle`]
-/// counts the answered request; dropped unsettled (the client went away),
-/// it gives the quota back in the background; lost in a crash, it expires.
-pub struct Admission {
-    store: Store,
-    reservation: Option<Reservation>,
-}
-
-impl Admission {
-    /// Counts the answered request with the pages and input bytes it read.
-    /// A failed write is logged: the answer must not be lost for a statistic.
-    pub async fn settle(mut self, pages: usize, bytes: usize) {
-        let Some(reservation) = self.reservation.take() else { return };
-        if let Err(e) = self.store.settle_reservation(&reservation, pages as i64, bytes as i64).await {
-            tracing::error!(error = %e, key = %reservation.key_id, "recording usage failed");
-        }
-    }
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        let Some(reservation) = self.reservation.take() else { return };
-        // Without a runtime (shutting down) the sweep releases it on expiry.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let store = self.store.clone();
-            runtime.spawn(async move {
-                if let Err(e) = store.release_reservation(&reservation).await {
-                    tracing::warn!(error = %e, key = %reservation.key_id, "releasing a reservation failed");
-                }
-            });
-        }
-    }
 }
 
 /// A request in progress for a key; dropping it ends the request's turn.
@@ -208,7 +174,7 @@ impl Gatekeeper {
             .await
             .map_err(ServiceError::Store)?
             .ok_or(ApiError::MonthlyQuota { max: tier.monthly_requests, resets: next_month(now) })?;
-        Ok(Admission { store: self.store.clone(), reservation: Some(reservation) })
+        Ok(Admission::new(self.store.clone(), reservation))
     }
 
     /// The client's address: the socket peer, or, when the peer is a trusted

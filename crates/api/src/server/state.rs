@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ocr_engine::{AccurateEngine, Script};
 
-use crate::service::{OcrPool, PageReader, Readers, ServiceError};
+use crate::service::{OcrPool, PageReader, Readers, Service, ServiceError};
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -43,6 +43,17 @@ impl AppState {
     /// The loaded engines as a [`Readers`] view.
     pub fn readers(&self) -> Readers<'_> {
         Readers { models: &self.models, accurate: self.accurate.as_ref() }
+    }
+
+    /// The document service over this state's pool, engines and links.
+    pub fn service(&self) -> Service<'_> {
+        Service {
+            pool: &self.pool,
+            readers: self.readers(),
+            counters: &self.counters,
+            links: &self.links,
+            fetch_policy: &self.fetch_policy,
+        }
     }
 
     /// See [`Readers::select`].

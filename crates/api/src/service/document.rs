@@ -3,7 +3,7 @@
 //! when born-digital. Optionally writes the searchable PDF of the result.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ocr_engine::decode::count_pages;
@@ -147,14 +147,14 @@ impl DocumentJob<'_> {
             progress(read.len(), read.len());
         }
         let (pages, pdf_pages): (Vec<PageResult>, Vec<Option<PdfPage>>) = read.into_iter().unzip();
-        let pdf = match self.pdf {
-            Some(layer) => {
-                let pdf_pages: Vec<PdfPage> = pdf_pages.into_iter().flatten().collect();
-                Some(ocr_pdf::write_searchable_pdf(&pdf_pages, layer).map_err(pdf_error)?)
-            }
-            None => None,
-        };
-        Ok(DocumentResult { pages, pdf })
+        Ok(DocumentResult { pages, pdf: self.searchable_pdf(pdf_pages)? })
+    }
+
+    /// The searchable PDF of the pages read, when one is asked for.
+    fn searchable_pdf(&self, pages: Vec<Option<PdfPage>>) -> Result<Option<Vec<u8>>, ServiceError> {
+        let Some(layer) = self.pdf else { return Ok(None) };
+        let pages: Vec<PdfPage> = pages.into_iter().flatten().collect();
+        Ok(Some(ocr_pdf::write_searchable_pdf(&pages, layer).map_err(pdf_error)?))
     }
 
     /// Decodes the image's pages one at a time (a GIF's frames onto one
@@ -225,34 +225,35 @@ impl DocumentJob<'_> {
                     progress(dispatcher.done(), total);
                     continue;
                 }
-                let task = match reader.read_page(number, cancel.flag()).map_err(pdf_error)? {
-                    InputPage::Text { width_pt, height_pt, lines } => {
-                        let result = text_page(width_pt, height_pt, &lines);
-                        let pdf_page = match self.pdf {
-                            Some(_) => match reader.render_page(number, cancel.flag()).map_err(pdf_error)? {
-                                InputPage::Raster { width, height, pixels, dpi } => Some(PdfPage {
-                                    image: PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi),
-                                    lines: text_lines(&result),
-                                }),
-                                _ => return Err(ServiceError::Internal("a rendered PDF page has no pixels".into())),
-                            },
-                            None => None,
-                        };
-                        PageTask::Text(result, pdf_page)
-                    }
-                    InputPage::EmbeddedImage { image, .. } => {
-                        PageTask::Ocr { pixels: rgb_of(&image)?, source: PdfSource::Embedded(image) }
-                    }
-                    InputPage::Raster { width, height, pixels, dpi } => {
-                        let pixels = RgbImage::from_raw(width, height, pixels)
-                            .ok_or_else(|| ServiceError::Internal("a rendered PDF page has the wrong size".into()))?;
-                        PageTask::Ocr { pixels, source: PdfSource::Pixels(Some(dpi)) }
-                    }
-                };
+                let task = self.pdf_task(&reader, number, cancel.flag())?;
                 dispatcher.submit((number - 1, task))?;
                 progress(dispatcher.done(), total);
             }
             Ok(())
+        })
+    }
+
+    /// PDF page `number` (from 1) as a page to read: born-digital text as
+    /// it is (with the rendered page when a searchable PDF is asked for), an
+    /// embedded scan as its image, any other page rendered.
+    fn pdf_task(&self, reader: &PdfReader, number: usize, cancel: &AtomicBool) -> Result<PageTask, ServiceError> {
+        Ok(match reader.read_page(number, cancel).map_err(pdf_error)? {
+            InputPage::Text { width_pt, height_pt, lines } => {
+                let result = text_page(width_pt, height_pt, &lines);
+                let pdf_page = match self.pdf {
+                    Some(_) => Some(rendered_pdf_page(reader, number, cancel, &result)?),
+                    None => None,
+                };
+                PageTask::Text(result, pdf_page)
+            }
+            InputPage::EmbeddedImage { image, .. } => {
+                PageTask::Ocr { pixels: rgb_of(&image)?, source: PdfSource::Embedded(image) }
+            }
+            InputPage::Raster { width, height, pixels, dpi } => {
+                let pixels = RgbImage::from_raw(width, height, pixels)
+                    .ok_or_else(|| ServiceError::Internal("a rendered PDF page has the wrong size".into()))?;
+                PageTask::Ocr { pixels, source: PdfSource::Pixels(Some(dpi)) }
+            }
         })
     }
 
@@ -317,6 +318,23 @@ enum PdfSource {
 
 fn pdf_error(e: ocr_pdf::PdfError) -> ServiceError {
     ServiceError::Pdf(e)
+}
+
+/// A born-digital page rendered for the searchable PDF, with its own text
+/// (`result`) as the text layer.
+fn rendered_pdf_page(
+    reader: &PdfReader,
+    number: usize,
+    cancel: &AtomicBool,
+    result: &PageResult,
+) -> Result<PdfPage, ServiceError> {
+    match reader.render_page(number, cancel).map_err(pdf_error)? {
+        InputPage::Raster { width, height, pixels, dpi } => Ok(PdfPage {
+            image: PageImage::rgb(width, height, pixels).map_err(pdf_error)?.with_dpi(dpi, dpi),
+            lines: text_lines(result),
+        }),
+        _ => Err(ServiceError::Internal("a rendered PDF page has no pixels".into())),
+    }
 }
 
 /// A born-digital page's own text as a page result, in pixels at [`PDF_DPI`].

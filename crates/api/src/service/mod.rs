@@ -10,16 +10,24 @@ mod choice;
 mod document;
 mod error;
 mod fetch;
+mod flow;
 mod input;
 mod models;
 mod pages;
 mod pool;
+mod request;
+mod usage;
 
 pub use address::{classify, AddressClass};
 pub use choice::Readers;
 pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, Resume, PDF_DPI};
 pub use error::{ServiceError, UNKNOWN_FILE_TYPE};
 pub use fetch::{checked_address, fetch, is_allowed, FetchPolicy};
+pub use flow::{Answer, ReadDocument, Service};
 pub use input::{check_input, decode_base64_image, decode_base64_off_executor, input_is_pdf, quoted, CheckedInput};
 pub use models::{accurate_engine, load_engines, model_files, Engines, ExtraEngine, LoadedEngines};
 pub use pool::{OcrPool, Stage};
+pub use request::{
+    doctr_options, recognize_options, text_layer, CallerLimits, DocumentRequest, EngineChoice, Input, InputSource,
+};
+pub use usage::{record_work, Admission, Work};
