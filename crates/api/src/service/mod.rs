@@ -14,6 +14,7 @@ mod flow;
 mod input;
 mod models;
 mod pages;
+mod pdf_pages;
 mod pool;
 mod request;
 mod usage;
