@@ -325,6 +325,72 @@ fn batch_sizes_are_checked() {
     assert_eq!(doc, ocr("detection_batch_size=64&recognition_batch_size=1024", "l.png", small));
 }
 
+/// A server of its own with two workers, so that its counters move only
+/// with the requests of the one test that uses it.
+fn quiet_server() -> String {
+    let db = TestDb::new(backend_from_env());
+    let settings = ocr_api::server::Settings { workers: 2, ..db.settings() };
+    keep_until_exit(db);
+    common::start(settings, None)
+}
+
+fn post_at(base: &str, query: &str, name: &str, bytes: Vec<u8>) -> Value {
+    let part = reqwest::blocking::multipart::Part::bytes(bytes).file_name(name.to_string());
+    let form = reqwest::blocking::multipart::Form::new().part("files", part);
+    let response =
+        client().post(format!("{base}/ocr?{query}")).header("apikey", "helloworld").multipart(form).send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json::<Value>().unwrap()[0].clone()
+}
+
+/// The value of one counter of `/metrics`.
+fn metric(base: &str, name: &str) -> u64 {
+    let text = client().get(format!("{base}/metrics")).send().unwrap().text().unwrap();
+    let value = text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok());
+    value.unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
+}
+
+/// Runs `request` and returns its answer and how far each counter moved.
+fn counted(base: &str, request: impl FnOnce() -> Value) -> (Value, u64, u64) {
+    let (batches, lent) = (metric(base, "ocr_recognition_batches_total"), metric(base, "ocr_lent_work_total"));
+    let doc = request();
+    let moved = |name: &str, before: u64| metric(base, name) - before;
+    (doc, moved("ocr_recognition_batches_total", batches), moved("ocr_lent_work_total", lent))
+}
+
+/// `recognition_batch_size` is the number of detected lines per batch, and
+/// batches are read on an idle worker too; `detection_batch_size` is the
+/// number of pages read at once. The text read does not change.
+#[test]
+fn batch_sizes_set_lines_per_batch_and_pages_at_once() {
+    let base = quiet_server();
+    let receipt_with = |query: &'static str| {
+        let base = base.clone();
+        move || post_at(&base, query, "r.jpg", receipt())
+    };
+    let (whole, batches, lent) = counted(&base, receipt_with("recognition_batch_size=1024"));
+    assert_eq!((batches, lent), (1, 0), "one page, every line in one batch, nothing to lend");
+    let (single, batches, lent) = counted(&base, receipt_with("recognition_batch_size=1"));
+    let read_lines = lines(&single).len() as u64;
+    assert!(read_lines >= 20 && batches >= read_lines, "{batches} batches for {read_lines} lines");
+    assert!(lent > 0, "an idle worker read some of the {batches} batches");
+    let (three, batches, _) = counted(&base, receipt_with("recognition_batch_size=3"));
+    assert!(batches >= read_lines.div_ceil(3) && batches < read_lines, "{batches} batches of 3 for {read_lines} lines");
+    for doc in [&single, &three] {
+        assert_eq!(text(doc), text(&whole));
+    }
+
+    let pdf_with = |query: &'static str| {
+        let base = base.clone();
+        move || post_at(&base, query, "three.pdf", three_page_pdf())
+    };
+    let (one_at_once, batches, lent) = counted(&base, pdf_with("detection_batch_size=1&recognition_batch_size=1024"));
+    assert_eq!((batches, lent), (3, 0), "pages one at a time, each page's lines in one batch");
+    let (side_by_side, _, lent) = counted(&base, pdf_with("detection_batch_size=3&recognition_batch_size=1024"));
+    assert!(lent > 0, "with 3 pages at once the idle worker reads some");
+    assert_eq!(text(&side_by_side), text(&one_at_once));
+}
+
 #[test]
 fn disable_page_orientation_reads_a_quarter_turned_page_as_it_is() {
     let turned = png(&image::imageops::rotate90(&decoded(&receipt())));

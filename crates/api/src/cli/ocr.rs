@@ -19,7 +19,8 @@ use super::xml::PageOf;
 use crate::config::{Config, ModelSetConfig};
 use crate::ocrspace::params::LANGUAGES;
 use crate::service::{
-    accurate_engine, input_is_pdf, load_engines, model_files, DocumentJob, Engines, PageCounters, Readers, ServiceError,
+    accurate_engine, input_is_pdf, load_engines, model_files, DocumentJob, Engines, PageCounters, Readers,
+    ServiceError, ALL_PAGES_AT_ONCE,
 };
 
 /// Output format of the `ocr` command.
@@ -161,6 +162,7 @@ pub fn run_ocr(args: &OcrArgs, out: &mut dyn Write) -> Result<(), CliError> {
             options: &options,
             max_pages: pages.max(1),
             pdf: layer,
+            pages_at_once: ALL_PAGES_AT_ONCE,
         };
         let document = job
             .run_observed(&counters, &mut |done, total| progress.page(index, &name, done, total))

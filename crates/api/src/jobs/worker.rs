@@ -21,7 +21,7 @@ use crate::ocrspace::response::{searchable_pdf_field, OcrSpaceResponse};
 use crate::server::{ApiError, AppState};
 use crate::service::{
     input_is_pdf, recognize_options, record_work, text_layer, DocumentJob, EngineChoice, InputSource, Resume,
-    ServiceError, Work,
+    ServiceError, Work, ALL_PAGES_AT_ONCE,
 };
 use crate::store::{unix_now, ClaimedJob, JobOutcome};
 
@@ -186,7 +186,15 @@ async fn read(
     let document = state
         .pool
         .run_for(timeout, move || {
-            let job = DocumentJob { bytes: &bytes, is_pdf, engine: &engine, options: &options, max_pages, pdf: layer };
+            let job = DocumentJob {
+                bytes: &bytes,
+                is_pdf,
+                engine: &engine,
+                options: &options,
+                max_pages,
+                pdf: layer,
+                pages_at_once: ALL_PAGES_AT_ONCE,
+            };
             let on_page = |index: usize, result: &PageResult| {
                 if let Ok(json) = serde_json::to_string(result) {
                     new_pages.lock().unwrap_or_else(|e| e.into_inner()).push((index, json));

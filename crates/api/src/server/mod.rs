@@ -322,6 +322,18 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "Requests refused as busy (pool filled while they uploaded) after their body was read.",
             pool.refused_after_body,
         ),
+        (
+            "ocr_recognition_batches_total",
+            "counter",
+            "Batches of detected text lines recognised (recognition_batch_size lines at most each).",
+            pool.recognition_batches,
+        ),
+        (
+            "ocr_lent_work_total",
+            "counter",
+            "Pages and line batches read by an idle worker lent to another request's job.",
+            pool.lent_work,
+        ),
     ];
     let counters = counters.into_iter().map(|(name, help, value)| (name, "counter", help, value));
     for (name, kind, help, value) in counters.chain(pool_metrics) {

@@ -59,7 +59,13 @@ pub struct DocumentJob<'a> {
     pub max_pages: usize,
     /// The searchable PDF's text layer, when one was requested.
     pub pdf: Option<TextLayer>,
+    /// Most pages read at once, on idle workers the job borrows (docTR's
+    /// `detection_batch_size`; [`ALL_PAGES_AT_ONCE`] lets every idle worker help).
+    pub pages_at_once: usize,
 }
+
+/// [`DocumentJob::pages_at_once`] for no limit but the idle workers.
+pub const ALL_PAGES_AT_ONCE: usize = usize::MAX;
 
 /// A job taken over from a worker that died: the pages it read, and where
 /// each page read now is reported (so the next take-over skips it too).
@@ -155,6 +161,12 @@ impl DocumentJob<'_> {
         Ok(Some(ocr_pdf::write_searchable_pdf(&pages, layer).map_err(pdf_error)?))
     }
 
+    /// Workers to borrow for a document of `total` pages: one per page
+    /// read at once, besides the job's own thread.
+    fn helpers_for(&self, total: usize) -> usize {
+        total.min(self.pages_at_once).saturating_sub(1)
+    }
+
     /// Decodes the image's pages one at a time (a GIF's frames onto one
     /// reused canvas) and hands each to `work`, here or on a spare worker.
     fn read_image(
@@ -168,7 +180,7 @@ impl DocumentJob<'_> {
         let passthrough = total == 1
             && ocr_engine::decode::ImageKind::sniff(self.bytes) == Some(ocr_engine::decode::ImageKind::Jpeg)
             && !ocr_engine::decode::is_reoriented(self.bytes);
-        read_side_by_side(total.saturating_sub(1), work, |dispatcher| {
+        read_side_by_side(self.helpers_for(total), work, |dispatcher| {
             // A failure of our own is kept here and stops decoding.
             let mut failure = None;
             let decoded = for_each_page(self.bytes, &self.engine.config().decode, |index, page| {
@@ -214,7 +226,7 @@ impl DocumentJob<'_> {
         let cancel = ocr_engine::cancel::current().unwrap_or_default();
         let reader = PdfReader::open(self.bytes, &limits, cancel.flag()).map_err(pdf_error)?;
         let total = reader.page_count();
-        read_side_by_side(total.saturating_sub(1), work, |dispatcher| {
+        read_side_by_side(self.helpers_for(total), work, |dispatcher| {
             // One page at a time: read (rendered or decoded), handed out, dropped once read.
             for number in 1..=total {
                 cancel.check()?;

@@ -67,8 +67,9 @@ impl Service<'_> {
         let mut options = request.options;
         let reader = self.choose(request.engine, &mut options)?;
         let input_bytes = inputs.iter().map(|(_, input)| input.bytes.len()).sum();
-        let (counters, layer) = (self.counters.clone(), request.text_layer);
-        let documents = self.pool.run(move || read_all(&inputs, &reader, &options, layer, &counters)).await?;
+        let (counters, layer, pages_at_once) = (self.counters.clone(), request.text_layer, request.pages_at_once);
+        let documents =
+            self.pool.run(move || read_all(&inputs, &reader, &options, (layer, pages_at_once), &counters)).await?;
         let pages = documents.iter().map(|d| d.pages.len()).sum();
         Ok(Answer { documents, work: Work { pages, input_bytes } })
     }
@@ -114,7 +115,7 @@ fn read_all(
     inputs: &[(String, CheckedInput)],
     reader: &PageReader,
     options: &RecognizeOptions,
-    layer: Option<TextLayer>,
+    (layer, pages_at_once): (Option<TextLayer>, usize),
     counters: &PageCounters,
 ) -> Result<Vec<ReadDocument>, ServiceError> {
     inputs
@@ -127,6 +128,7 @@ fn read_all(
                 options,
                 max_pages: input.pages,
                 pdf: layer,
+                pages_at_once,
             };
             let read = job.run(counters)?;
             Ok(ReadDocument { name: name.clone(), pages: read.pages, pdf: read.pdf })

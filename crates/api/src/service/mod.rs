@@ -21,7 +21,7 @@ mod usage;
 
 pub use address::{classify, AddressClass};
 pub use choice::Readers;
-pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, Resume, PDF_DPI};
+pub use document::{DocumentJob, DocumentResult, PageCounters, PageReader, Resume, ALL_PAGES_AT_ONCE, PDF_DPI};
 pub use error::{ServiceError, UNKNOWN_FILE_TYPE};
 pub use fetch::{checked_address, fetch, is_allowed, FetchPolicy};
 pub use flow::{Answer, ReadDocument, Service};

@@ -108,13 +108,18 @@ pub fn read_side_by_side<T: Send, R: Send>(
         let (sender, receiver) = sync_channel::<(usize, T)>(0);
         let receiver = Arc::new(Mutex::new(receiver));
         let cancel = ocr_engine::cancel::current().unwrap_or_default();
+        let lines = ocr_engine::spread::current();
         std::thread::scope(|scope| {
             for place in borrowed {
                 let (receiver, shared, cancel, spare) = (receiver.clone(), &shared, cancel.clone(), spare.clone());
+                let lines = lines.clone();
                 scope.spawn(move || {
-                    cancel.scope(|| {
+                    let read = || {
                         let mut place = Some(place);
                         while let Some((index, page)) = next_page(&receiver) {
+                            if let Some(spare) = &spare {
+                                spare.note_lent_work();
+                            }
                             match work(page) {
                                 Ok(result) => shared.store(index, result),
                                 Err(error) => {
@@ -129,7 +134,13 @@ pub fn read_side_by_side<T: Send, R: Send>(
                                 None => break,
                             }
                         }
-                    })
+                    };
+                    // The job's cancellation and line batches (counted; read on
+                    // this thread, as no worker is lent from a lent one).
+                    match &lines {
+                        Some(lines) => lines.scope(|| cancel.scope(read)),
+                        None => cancel.scope(read),
+                    }
                 });
             }
             let mut dispatcher = Dispatcher { to_helpers: Some(sender), work, shared: &shared, next: 0 };

@@ -22,9 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ocr_engine::cancel::Cancel;
+use ocr_engine::spread::{Spread, Spreader};
 use tokio::sync::Semaphore;
 
 use super::error::ServiceError;
+use super::pages::read_side_by_side;
 
 /// Called on a worker thread after each job (see [`OcrPool::after_each_job`]).
 static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
@@ -54,6 +56,10 @@ struct Stats {
     /// Requests refused as busy after their body was read (the pool filled
     /// while they uploaded).
     refused_after_body: AtomicU64,
+    /// Batches of text lines recognised in jobs of this pool.
+    recognition_batches: AtomicU64,
+    /// Pages and line batches read by an idle worker lent to another job.
+    lent_work: AtomicU64,
 }
 
 /// A snapshot of the pool's state.
@@ -73,6 +79,12 @@ pub struct PoolStats {
     pub refused_before_body: u64,
     /// Requests refused as busy after their body was read.
     pub refused_after_body: u64,
+    /// Batches of text lines recognised since start-up (see
+    /// `ocr_engine::RecognizeOptions::recognition_batch_size`).
+    pub recognition_batches: u64,
+    /// Pages and line batches read since start-up by an idle worker lent
+    /// to another job (see `super::pages`).
+    pub lent_work: u64,
 }
 
 impl OcrPool {
@@ -103,6 +115,8 @@ impl OcrPool {
             abandoned: self.stats.abandoned.load(Ordering::Relaxed),
             refused_before_body: self.stats.refused_before_body.load(Ordering::Relaxed),
             refused_after_body: self.stats.refused_after_body.load(Ordering::Relaxed),
+            recognition_batches: self.stats.recognition_batches.load(Ordering::Relaxed),
+            lent_work: self.stats.lent_work.load(Ordering::Relaxed),
         }
     }
 
@@ -160,7 +174,8 @@ impl OcrPool {
             let spare = SpareWorkers { running: running_pool, stats: stats.clone() };
             let result = actix_web::rt::task::spawn_blocking(move || {
                 stats.busy.fetch_add(1, Ordering::Relaxed);
-                let result = spare.scope(|| cancel.scope(job));
+                let lines = Spreader::new(Arc::new(LineBatches { stats: stats.clone() }));
+                let result = spare.scope(|| cancel.scope(|| lines.scope(job)));
                 stats.busy.fetch_sub(1, Ordering::Relaxed);
                 drop(running);
                 if let Some(hook) = AFTER_JOB.get() {
@@ -220,6 +235,11 @@ impl SpareWorkers {
         job()
     }
 
+    /// Counts one page or line batch read by a borrowed worker.
+    pub fn note_lent_work(&self) {
+        self.stats.lent_work.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// One idle worker's place, if a worker is idle and no request waits for one.
     pub fn try_borrow(&self) -> Option<BorrowedWorker> {
         let permit = self.running.clone().try_acquire_owned().ok()?;
@@ -275,6 +295,26 @@ impl Drop for CancelOnDrop {
 
 /// Occupies one worker of `pool` with a job that runs until the returned
 /// sender sends (or is dropped); returns once the job runs.
+/// The engine's batches of text lines in a job of the pool: read side by
+/// side on idle workers like pages (see `super::pages`), and counted.
+struct LineBatches {
+    stats: Arc<Stats>,
+}
+
+impl Spread for LineBatches {
+    fn run(&self, count: usize, work: &(dyn Fn(usize) + Sync)) {
+        self.stats.recognition_batches.fetch_add(count as u64, Ordering::Relaxed);
+        let each = |index: usize| {
+            work(index);
+            Ok(())
+        };
+        // `each` never fails, and a panic in `work` is re-raised by the scoped join.
+        let _ = read_side_by_side(count.saturating_sub(1), &each, |batches| {
+            (0..count).try_for_each(|index| batches.submit(index))
+        });
+    }
+}
+
 #[cfg(test)]
 pub(crate) async fn occupy_one_worker(
     pool: &OcrPool,

@@ -6,7 +6,7 @@
 use ocr_engine::RecognizeOptions;
 use ocr_pdf::TextLayer;
 
-use super::document::PageReader;
+use super::document::{PageReader, ALL_PAGES_AT_ONCE};
 use crate::doctr::DoctrParams;
 use crate::ocrspace::params::{FileType, OcrParams};
 
@@ -67,6 +67,8 @@ pub struct DocumentRequest {
     pub text_layer: Option<TextLayer>,
     /// The caller's limits.
     pub limits: CallerLimits,
+    /// Most pages of one input read at once (see [`super::DocumentJob::pages_at_once`]).
+    pub pages_at_once: usize,
 }
 
 impl DocumentRequest {
@@ -87,6 +89,7 @@ impl DocumentRequest {
             options: recognize_options(params),
             text_layer: text_layer(params, tier_has_pdf),
             limits,
+            pages_at_once: ALL_PAGES_AT_ONCE,
         }
     }
 
@@ -104,6 +107,7 @@ impl DocumentRequest {
             options: doctr_options(params),
             text_layer: None,
             limits,
+            pages_at_once: params.detection_batch_size as usize,
         }
     }
 }
@@ -141,6 +145,7 @@ pub fn doctr_options(params: &DoctrParams) -> RecognizeOptions {
             stretch: !params.preserve_aspect_ratio,
             centre: params.preserve_aspect_ratio && params.symmetric_padding,
         },
+        recognition_batch_size: params.recognition_batch_size as usize,
         ..Default::default()
     }
 }
