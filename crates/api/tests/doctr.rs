@@ -498,6 +498,15 @@ fn keys_limits_and_errors_follow_fastapi() {
     assert_eq!(status, 422, "{body}");
     let response = client().get(format!("{}/ocr", server())).send().unwrap();
     assert_eq!(response.status().as_u16(), 405);
+    // A key sent after the files: each file is still held to its tier's limit (the demo key's 1 MB).
+    let big = std::fs::read(data("receipts/525.jpg")).unwrap();
+    assert!(big.len() > 1024 * 1024);
+    let part = reqwest::blocking::multipart::Part::bytes(big).file_name("big.jpg");
+    let form = reqwest::blocking::multipart::Form::new().part("files", part).text("apikey", "helloworld");
+    let response = client().post(format!("{}/ocr", server())).multipart(form).send().unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().unwrap();
+    assert_eq!(status, 413, "{body}");
 }
 
 #[test]

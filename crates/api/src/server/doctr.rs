@@ -85,10 +85,11 @@ async fn read_admitted(
         return Err(DoctrError::NoFiles);
     }
     let reader = reader_for(state, params)?;
-    // The tier's page limit applies to each file, as on /parse/image. Their
-    // bytes were bounded while read (by the tier's limit once the key was
-    // known; a key sent after the files leaves them under the hard cap).
-    let limits = CallerLimits { file_bytes: u64::MAX, max_pages: caller.tier.max_pdf_pages };
+    // The tier's limits apply to each file, as on /parse/image. Their bytes
+    // together were bounded while read by the tier's limit when the key came
+    // first; a key sent after the files left them under the hard cap only,
+    // so each is checked here.
+    let limits = CallerLimits { file_bytes: state.gate.file_limit(caller), max_pages: caller.tier.max_pdf_pages };
     let files = uploads.into_iter().map(|Upload { name, bytes }| (name, bytes)).collect();
     Ok(state.service().read(DocumentRequest::doctr(files, params, reader, limits)).await?)
 }
