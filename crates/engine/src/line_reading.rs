@@ -8,8 +8,9 @@
 //! cores. Each batch's result lands in its own slot and the segments come
 //! back in box order, so the output is the same however the batches ran.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
@@ -42,10 +43,15 @@ pub(crate) struct LineReader<'a> {
 /// A batch's segments and the time its stages took.
 type BatchOutput = Result<(Vec<Segment>, StageTimings)>;
 
+/// A batch's output and the time its thread spent building model plans.
+type BatchSlot = Mutex<Option<(BatchOutput, Duration)>>;
+
 impl LineReader<'_> {
     /// Reads every box (in batches; see the module documentation) and
     /// returns the segments in box order; the stage times of all batches
-    /// are added to `timings`. The first failing batch's error is returned.
+    /// are added to `timings`, and the plan-building time of batches read
+    /// on other threads is charged to this one. Once a batch fails, batches
+    /// not started yet are skipped, and the first error (in box order) is returned.
     pub fn read_all(
         &self,
         boxes: &[DetectedBox],
@@ -53,17 +59,37 @@ impl LineReader<'_> {
         timings: &mut StageTimings,
     ) -> Result<Vec<Segment>> {
         let batches: Vec<&[DetectedBox]> = boxes.chunks(options.recognition_batch_size.max(1)).collect();
-        let slots: Vec<Mutex<Option<BatchOutput>>> = batches.iter().map(|_| Mutex::new(None)).collect();
+        let slots: Vec<BatchSlot> = batches.iter().map(|_| Mutex::new(None)).collect();
+        let failed = AtomicBool::new(false);
         crate::spread::run_all(batches.len(), &|i| {
+            if failed.load(Ordering::Relaxed) {
+                return;
+            }
+            let before = crate::model::take_plan_build_time();
             let output = self.read_batch(batches[i], options);
-            *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(output);
+            let built = crate::model::take_plan_build_time();
+            // On the calling thread, what was counted before the batch stays its own.
+            crate::model::charge_plan_build_time(before);
+            failed.fetch_or(output.is_err(), Ordering::Relaxed);
+            *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some((output, built));
         });
-        let mut segments = Vec::with_capacity(boxes.len());
-        for slot in slots {
-            let output = slot.into_inner().unwrap_or_else(PoisonError::into_inner);
-            let (mut batch, spent) = output.unwrap_or(Err(crate::EngineError::BatchNotRun))?;
-            segments.append(&mut batch);
-            *timings += spent;
+        let outputs: Vec<_> =
+            slots.into_iter().map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner)).collect();
+        crate::model::charge_plan_build_time(outputs.iter().flatten().map(|(_, built)| *built).sum());
+        let (mut segments, mut skipped) = (Vec::with_capacity(boxes.len()), false);
+        for output in outputs {
+            match output.map(|(output, _)| output) {
+                Some(Ok((mut batch, spent))) => {
+                    segments.append(&mut batch);
+                    *timings += spent;
+                }
+                Some(Err(error)) => return Err(error),
+                // Skipped after a later batch failed (its error comes next), or never run.
+                None => skipped = true,
+            }
+        }
+        if skipped {
+            return Err(crate::EngineError::BatchNotRun);
         }
         Ok(segments)
     }

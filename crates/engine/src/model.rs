@@ -69,6 +69,12 @@ thread_local! {
 pub fn take_plan_build_time() -> Duration {
     PLAN_BUILD_TIME.with(|t| t.replace(Duration::ZERO))
 }
+
+/// Adds `spent` to the calling thread's plan-building time: work done for
+/// this thread on another (see [`crate::spread`]) is charged to it.
+pub fn charge_plan_build_time(spent: Duration) {
+    PLAN_BUILD_TIME.with(|t| t.set(t.get() + spent));
+}
 type PlanSlot = Arc<OnceLock<std::result::Result<Plan, String>>>;
 
 /// An ONNX model run with tract, with one optimised plan per input shape.

@@ -12,6 +12,7 @@ mod error;
 mod fetch;
 mod flow;
 mod input;
+mod line_batches;
 mod models;
 mod pages;
 mod pdf_pages;

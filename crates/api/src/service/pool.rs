@@ -22,11 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ocr_engine::cancel::Cancel;
-use ocr_engine::spread::{Spread, Spreader};
+use ocr_engine::spread::Spreader;
 use tokio::sync::Semaphore;
 
 use super::error::ServiceError;
-use super::pages::read_side_by_side;
+use super::line_batches::LineBatches;
 
 /// Called on a worker thread after each job (see [`OcrPool::after_each_job`]).
 static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
@@ -57,7 +57,7 @@ struct Stats {
     /// while they uploaded).
     refused_after_body: AtomicU64,
     /// Batches of text lines recognised in jobs of this pool.
-    recognition_batches: AtomicU64,
+    recognition_batches: Arc<AtomicU64>,
     /// Pages and line batches read by an idle worker lent to another job.
     lent_work: AtomicU64,
 }
@@ -173,11 +173,11 @@ impl OcrPool {
             let running_pool = self.running.clone();
             let spare = SpareWorkers { running: running_pool, stats: stats.clone() };
             let result = actix_web::rt::task::spawn_blocking(move || {
-                stats.busy.fetch_add(1, Ordering::Relaxed);
-                let lines = Spreader::new(Arc::new(LineBatches { stats: stats.clone() }));
+                // Counted busy until the job ends, also when it panics.
+                let busy = BorrowedWorker::count(running, stats.clone());
+                let lines = Spreader::new(Arc::new(LineBatches::new(stats.recognition_batches.clone())));
                 let result = spare.scope(|| cancel.scope(|| lines.scope(job)));
-                stats.busy.fetch_sub(1, Ordering::Relaxed);
-                drop(running);
+                drop(busy);
                 if let Some(hook) = AFTER_JOB.get() {
                     hook();
                 }
@@ -243,15 +243,22 @@ impl SpareWorkers {
     /// One idle worker's place, if a worker is idle and no request waits for one.
     pub fn try_borrow(&self) -> Option<BorrowedWorker> {
         let permit = self.running.clone().try_acquire_owned().ok()?;
-        self.stats.busy.fetch_add(1, Ordering::Relaxed);
-        Some(BorrowedWorker { _permit: permit, stats: self.stats.clone() })
+        Some(BorrowedWorker::count(permit, self.stats.clone()))
     }
 }
 
-/// A worker place borrowed by a job; given back on drop.
+/// A worker place taken by a job (its own, or one it borrowed), counted
+/// busy; given back, and no longer counted, on drop.
 pub struct BorrowedWorker {
     _permit: tokio::sync::OwnedSemaphorePermit,
     stats: Arc<Stats>,
+}
+
+impl BorrowedWorker {
+    fn count(permit: tokio::sync::OwnedSemaphorePermit, stats: Arc<Stats>) -> Self {
+        stats.busy.fetch_add(1, Ordering::Relaxed);
+        Self { _permit: permit, stats }
+    }
 }
 
 impl Drop for BorrowedWorker {
@@ -295,26 +302,6 @@ impl Drop for CancelOnDrop {
 
 /// Occupies one worker of `pool` with a job that runs until the returned
 /// sender sends (or is dropped); returns once the job runs.
-/// The engine's batches of text lines in a job of the pool: read side by
-/// side on idle workers like pages (see `super::pages`), and counted.
-struct LineBatches {
-    stats: Arc<Stats>,
-}
-
-impl Spread for LineBatches {
-    fn run(&self, count: usize, work: &(dyn Fn(usize) + Sync)) {
-        self.stats.recognition_batches.fetch_add(count as u64, Ordering::Relaxed);
-        let each = |index: usize| {
-            work(index);
-            Ok(())
-        };
-        // `each` never fails, and a panic in `work` is re-raised by the scoped join.
-        let _ = read_side_by_side(count.saturating_sub(1), &each, |batches| {
-            (0..count).try_for_each(|index| batches.submit(index))
-        });
-    }
-}
-
 #[cfg(test)]
 pub(crate) async fn occupy_one_worker(
     pool: &OcrPool,
