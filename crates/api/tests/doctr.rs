@@ -507,6 +507,19 @@ fn keys_limits_and_errors_follow_fastapi() {
     let status = response.status().as_u16();
     let body: Value = response.json().unwrap();
     assert_eq!(status, 413, "{body}");
+    // Two files each under the limit, together over it.
+    let part = |name: &str| reqwest::blocking::multipart::Part::bytes(receipt_bytes(700)).file_name(name.to_string());
+    let form = reqwest::blocking::multipart::Form::new().part("files", part("a.jpg")).part("files", part("b.jpg"));
+    let form = form.text("apikey", "helloworld");
+    let response = client().post(format!("{}/ocr", server())).multipart(form).send().unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+/// A receipt JPEG padded with trailing bytes (ignored by decoders) to `kb` KB.
+fn receipt_bytes(kb: usize) -> Vec<u8> {
+    let mut bytes = receipt();
+    bytes.resize(bytes.len().max(kb * 1024), 0);
+    bytes
 }
 
 #[test]
