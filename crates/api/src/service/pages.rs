@@ -74,7 +74,9 @@ impl<T, R> Dispatcher<'_, T, R> {
             },
             None => page,
         };
-        let result = (self.work)(page)?;
+        // With borrowed workers reading pages, this thread's page keeps to this thread.
+        let result =
+            if self.to_helpers.is_some() { SpareWorkers::without(|| (self.work)(page)) } else { (self.work)(page) }?;
         self.shared.store(index, result);
         Ok(())
     }
