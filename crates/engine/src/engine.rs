@@ -232,7 +232,8 @@ pub struct RecognizeOptions {
 /// enough that threads sharing a page's batches finish together, large
 /// enough that taking a batch costs nothing next to reading it. Measured on
 /// 8 receipts on an idle 2-worker server: latency 0.63-0.68x of one batch
-/// per page with 4, 0.72x with 8, 0.70x with 1; CPU within the noise.
+/// per page with 4, 0.72x with 8, 0.70x with 1, for 0-15% more CPU on the
+/// core that was idle (`scripts/line-batch-bench`, docs/engines.md).
 pub const DEFAULT_RECOGNITION_BATCH: usize = 4;
 
 /// With [`RecognizeOptions::upscale_small_text`], pages whose median text
