@@ -68,14 +68,7 @@ impl Cancel {
     /// [`checkpoint`]); the previous one is restored afterwards, also when
     /// `job` panics.
     pub fn scope<T>(&self, job: impl FnOnce() -> T) -> T {
-        struct Restore(Option<Cancel>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                CURRENT.with(|c| *c.borrow_mut() = self.0.take());
-            }
-        }
-        let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(self.clone())));
-        job()
+        crate::scoped::replace_while(&CURRENT, Some(self.clone()), job)
     }
 }
 

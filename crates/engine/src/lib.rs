@@ -45,6 +45,7 @@ pub mod reader;
 pub mod reading_order;
 pub mod recognition;
 pub mod result;
+pub mod scoped;
 pub mod spread;
 
 pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};

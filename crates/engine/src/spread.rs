@@ -54,14 +54,7 @@ impl Spreader {
     /// [`current`]); the previous one is restored afterwards, also when
     /// `job` panics.
     pub fn scope<T>(&self, job: impl FnOnce() -> T) -> T {
-        struct Restore(Option<Spreader>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                CURRENT.with(|c| *c.borrow_mut() = self.0.take());
-            }
-        }
-        let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(self.clone())));
-        job()
+        crate::scoped::replace_while(&CURRENT, Some(self.clone()), job)
     }
 
     /// Runs `work` for every index in `0..count` through this spread.

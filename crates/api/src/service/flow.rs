@@ -69,7 +69,7 @@ impl Service<'_> {
         let input_bytes = inputs.iter().map(|(_, input)| input.bytes.len()).sum();
         let (counters, layer, pages_at_once) = (self.counters.clone(), request.text_layer, request.pages_at_once);
         let documents =
-            self.pool.run(move || read_all(&inputs, &reader, &options, (layer, pages_at_once), &counters)).await?;
+            self.pool.run(move || read_all(&inputs, &reader, &options, layer, pages_at_once, &counters)).await?;
         let pages = documents.iter().map(|d| d.pages.len()).sum();
         Ok(Answer { documents, work: Work { pages, input_bytes } })
     }
@@ -115,7 +115,8 @@ fn read_all(
     inputs: &[(String, CheckedInput)],
     reader: &PageReader,
     options: &RecognizeOptions,
-    (layer, pages_at_once): (Option<TextLayer>, usize),
+    layer: Option<TextLayer>,
+    pages_at_once: usize,
     counters: &PageCounters,
 ) -> Result<Vec<ReadDocument>, ServiceError> {
     inputs

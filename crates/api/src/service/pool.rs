@@ -225,25 +225,14 @@ impl SpareWorkers {
 
     /// Runs `job` with these spare workers as the current thread's.
     fn scope<T>(&self, job: impl FnOnce() -> T) -> T {
-        Self::scope_of(Some(self.clone()), job)
+        ocr_engine::scoped::replace_while(&SPARE, Some(self.clone()), job)
     }
 
     /// Runs `job` with no spare workers for this thread: what it reads, it
     /// reads here (a job whose pages already have borrowed workers keeps
     /// their places for pages rather than lending them to one page's lines).
     pub fn without<T>(job: impl FnOnce() -> T) -> T {
-        Self::scope_of(None, job)
-    }
-
-    fn scope_of<T>(spare: Option<SpareWorkers>, job: impl FnOnce() -> T) -> T {
-        struct Restore(Option<SpareWorkers>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                SPARE.with(|s| *s.borrow_mut() = self.0.take());
-            }
-        }
-        let _restore = Restore(SPARE.with(|s| std::mem::replace(&mut *s.borrow_mut(), spare)));
-        job()
+        ocr_engine::scoped::replace_while(&SPARE, None, job)
     }
 
     /// Counts one page or line batch read by a borrowed worker.
