@@ -41,31 +41,22 @@ impl Spread for LineBatches {
             Some(spare) => (1..count).map_while(|_| spare.try_borrow()).collect(),
             None => Vec::new(),
         };
-        if borrowed.is_empty() {
+        let (Some(spare), false) = (spare, borrowed.is_empty()) else {
             while let Some(index) = take() {
                 work(index);
             }
             return;
-        }
+        };
         let cancel = ocr_engine::cancel::current().unwrap_or_default();
         std::thread::scope(|scope| {
             for place in borrowed {
                 let (spare, cancel, take) = (spare.clone(), cancel.clone(), &take);
                 let lent = move || {
                     cancel.scope(|| {
-                        let mut place = Some(place);
-                        while let Some(index) = take() {
-                            if let Some(spare) = &spare {
-                                spare.note_lent_work();
-                            }
+                        spare.keep_lent(place, take, |index| {
                             work(index);
-                            // Give the place back; a request waiting for a worker gets it first.
-                            drop(place.take());
-                            match spare.as_ref().and_then(SpareWorkers::try_borrow) {
-                                Some(again) => place = Some(again),
-                                None => break,
-                            }
-                        }
+                            true
+                        })
                     })
                 };
                 // A thread that cannot be started gives its place back (the

@@ -117,25 +117,21 @@ pub fn read_side_by_side<T: Send, R: Send>(
                 let lines = lines.clone();
                 scope.spawn(move || {
                     let read = || {
-                        let mut place = Some(place);
-                        while let Some((index, page)) = next_page(&receiver) {
-                            if let Some(spare) = &spare {
-                                spare.note_lent_work();
-                            }
-                            match work(page) {
-                                Ok(result) => shared.store(index, result),
+                        let Some(spare) = &spare else { return };
+                        spare.keep_lent(
+                            place,
+                            || next_page(&receiver),
+                            |(index, page)| match work(page) {
+                                Ok(result) => {
+                                    shared.store(index, result);
+                                    true
+                                }
                                 Err(error) => {
                                     shared.fail(error);
-                                    break;
+                                    false
                                 }
-                            }
-                            // Give the place back; a request waiting for a worker gets it first.
-                            drop(place.take());
-                            match spare.as_ref().and_then(SpareWorkers::try_borrow) {
-                                Some(again) => place = Some(again),
-                                None => break,
-                            }
-                        }
+                            },
+                        )
                     };
                     // The job's cancellation and line batches (counted; read on
                     // this thread, as no worker is lent from a lent one).

@@ -235,9 +235,29 @@ impl SpareWorkers {
         ocr_engine::scoped::replace_while(&SPARE, None, job)
     }
 
-    /// Counts one page or line batch read by a borrowed worker.
-    pub fn note_lent_work(&self) {
-        self.stats.lent_work.fetch_add(1, Ordering::Relaxed);
+    /// The loop of a worker lent with `place`: each item `next` gives goes
+    /// to `read` (which says whether to go on) and is counted as lent work;
+    /// after each, the place goes back, to a waiting request first, and the
+    /// loop goes on only if it can take a place again.
+    pub fn keep_lent<I>(
+        &self,
+        place: BorrowedWorker,
+        mut next: impl FnMut() -> Option<I>,
+        mut read: impl FnMut(I) -> bool,
+    ) {
+        let mut place = Some(place);
+        while let Some(item) = next() {
+            self.stats.lent_work.fetch_add(1, Ordering::Relaxed);
+            let go_on = read(item);
+            drop(place.take());
+            if !go_on {
+                break;
+            }
+            match self.try_borrow() {
+                Some(again) => place = Some(again),
+                None => break,
+            }
+        }
     }
 
     /// One idle worker's place, if a worker is idle and no request waits for one.
