@@ -14,7 +14,7 @@ use actix_web::HttpRequest;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::ApiError;
-use crate::service::{Admission, ServiceError};
+use crate::service::{Admission, CallerLimits, ServiceError};
 use crate::store::{civil_date, ApiKey, CountOutcome, Store, Tier};
 
 /// An authenticated caller.
@@ -135,6 +135,12 @@ impl Gatekeeper {
     /// The upload limit for a caller: its tier's, within the hard cap.
     pub fn file_limit(&self, caller: &Caller) -> u64 {
         caller.tier.max_file_bytes().min(self.hard_cap_bytes)
+    }
+
+    /// The limits one input of `caller` is read under: bytes (see
+    /// [`Gatekeeper::file_limit`]) and pages (the tier's).
+    pub fn limits(&self, caller: &Caller) -> CallerLimits {
+        CallerLimits { file_bytes: self.file_limit(caller), max_pages: caller.tier.max_pdf_pages }
     }
 
     /// Looks up a key secret: unknown and revoked keys are refused (403).

@@ -11,7 +11,7 @@ use super::input::Upload;
 use super::payload::SharedPayload;
 use super::state::AppState;
 use crate::doctr::{self, DoctrError, DoctrParams, Endpoint, FileResult, ParamsError};
-use crate::service::{Answer, CallerLimits, DocumentRequest, PageReader, Readers, ServiceError, Work};
+use crate::service::{Answer, DocumentRequest, PageReader, Readers, ServiceError, Work};
 
 /// Most files one request may upload (their bytes together stay within the tier's file limit).
 pub const MAX_FILES: usize = 20;
@@ -88,7 +88,7 @@ async fn read_admitted(
     // The tier's limits apply to each file, as on /parse/image, and to all
     // files' bytes together. Those were bounded while read when the key came
     // first; a key sent after the files left them under the hard cap only.
-    let limits = CallerLimits { file_bytes: state.gate.file_limit(caller), max_pages: caller.tier.max_pdf_pages };
+    let limits = state.gate.limits(caller);
     if uploads.iter().map(|u| u.bytes.len() as u64).sum::<u64>() > limits.file_bytes {
         return Err(ServiceError::FileTooLarge { limit_kb: limits.file_bytes / 1024 }.into());
     }

@@ -12,7 +12,7 @@ use super::state::AppState;
 use crate::ocrspace::params::OcrParams;
 use crate::ocrspace::render::success_response;
 use crate::ocrspace::response::{searchable_pdf_field, OcrSpaceResponse};
-use crate::service::{CallerLimits, DocumentRequest, ServiceError, Work};
+use crate::service::{DocumentRequest, ServiceError, Work};
 
 /// Handles both OCR endpoints; errors come back in the OCR.space envelope
 /// (or, for access refusals, as a 403 JSON string).
@@ -79,7 +79,7 @@ async fn read_admitted(
     state: &AppState,
 ) -> Result<(OcrSpaceResponse, Work), ApiError> {
     let service = state.service();
-    let limits = CallerLimits { file_bytes: state.gate.file_limit(caller), max_pages: caller.tier.max_pdf_pages };
+    let limits = state.gate.limits(caller);
     let request = DocumentRequest::ocrspace(file, &mut params, caller.tier.searchable_pdf, limits);
     let answer = service.read(request).await?;
     let document =

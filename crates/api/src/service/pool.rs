@@ -38,7 +38,6 @@ pub struct OcrPool {
     running: Arc<Semaphore>,
     timeout: Duration,
     workers: usize,
-    queue: usize,
     stats: Arc<Stats>,
 }
 
@@ -47,6 +46,9 @@ pub struct OcrPool {
 struct Stats {
     /// Jobs whose thread is working now (including cancelled jobs still winding down).
     busy: AtomicUsize,
+    /// Admitted requests waiting for a worker place (a place lent to another
+    /// job is not free, so requests behind it count here).
+    waiting: AtomicUsize,
     /// Jobs cancelled because their request timed out.
     timed_out: AtomicU64,
     /// Jobs cancelled because their request went away before they finished.
@@ -98,19 +100,16 @@ impl OcrPool {
             running: Arc::new(Semaphore::new(workers)),
             timeout,
             workers,
-            queue,
             stats: Arc::new(Stats::default()),
         }
     }
 
     /// The pool's current state and counters.
     pub fn stats(&self) -> PoolStats {
-        let running = self.workers.saturating_sub(self.running.available_permits());
-        let admitted = (self.workers + self.queue).saturating_sub(self.admitted.available_permits());
         PoolStats {
             workers: self.workers,
             busy: self.stats.busy.load(Ordering::Relaxed),
-            queued: admitted.saturating_sub(running),
+            queued: self.stats.waiting.load(Ordering::Relaxed),
             timed_out: self.stats.timed_out.load(Ordering::Relaxed),
             abandoned: self.stats.abandoned.load(Ordering::Relaxed),
             refused_before_body: self.stats.refused_before_body.load(Ordering::Relaxed),
@@ -168,8 +167,10 @@ impl OcrPool {
         let mut guard = CancelOnDrop { cancel: cancel.clone(), stats: self.stats.clone(), armed: true };
         let stats = self.stats.clone();
         let work = async {
+            let waiting = Waiting::count(&self.stats);
             let running =
                 self.running.clone().acquire_owned().await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+            drop(waiting);
             let running_pool = self.running.clone();
             let spare = SpareWorkers { running: running_pool, stats: stats.clone() };
             let result = actix_web::rt::task::spawn_blocking(move || {
@@ -287,6 +288,24 @@ impl Drop for BorrowedWorker {
     }
 }
 
+/// An admitted request waiting for a worker place, counted in
+/// [`PoolStats::queued`] until it gets one or goes away (dropped with the
+/// request's future on a timeout or a closed connection).
+struct Waiting(Arc<Stats>);
+
+impl Waiting {
+    fn count(stats: &Arc<Stats>) -> Self {
+        stats.waiting.fetch_add(1, Ordering::Relaxed);
+        Self(stats.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Where a request is when the pool's room is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -365,6 +384,35 @@ mod tests {
             release_tx.send(()).unwrap();
             job.await.unwrap().unwrap();
             assert!(pool.check_room(Stage::BeforeBody).is_ok(), "room again once the job ended");
+        });
+    }
+
+    /// A request waiting for a worker is counted queued also when the place it
+    /// waits for is lent to another job, and no longer once it runs.
+    #[test]
+    fn requests_behind_a_lent_place_count_as_queued() {
+        actix_web::rt::System::new().block_on(async {
+            let pool = OcrPool::new(2, 2, Duration::from_secs(30));
+            let (release_tx, first) = occupy_one_worker(&pool).await;
+            let lent = SpareWorkers { running: pool.running.clone(), stats: pool.stats.clone() }
+                .try_borrow()
+                .expect("the second worker is idle");
+            assert_eq!((pool.stats().busy, pool.stats().queued), (2, 0));
+            let waiting = pool.clone();
+            let second = actix_web::rt::spawn(async move { waiting.run(|| Ok(())).await });
+            for _ in 0..400 {
+                if pool.stats().queued > 0 {
+                    break;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(pool.stats().queued, 1, "one request waits behind the lent place");
+            drop(lent);
+            second.await.unwrap().unwrap();
+            assert_eq!(pool.stats().queued, 0);
+            release_tx.send(()).unwrap();
+            first.await.unwrap().unwrap();
+            assert_eq!((pool.stats().busy, pool.stats().queued), (0, 0));
         });
     }
 }
