@@ -307,7 +307,9 @@ impl OcrEngine {
     /// Loads (parses) the models of `models`. Optimised plans are built on
     /// first use of each input shape, or ahead of time with [`OcrEngine::prepare`].
     pub fn load(models: &ModelSet, config: EngineConfig) -> Result<Self> {
-        let det = OnnxModel::load(&models.detector, config.plan_capacity.min(DETECTOR_PLANS))?;
+        // Detector plans are built for every new page size, often while a
+        // request waits: they start from one decluttered graph.
+        let det = OnnxModel::load(&models.detector, config.plan_capacity.min(DETECTOR_PLANS))?.reusing_declutter();
         let rec = OnnxModel::load(&models.recognizer, config.plan_capacity)?;
         let dictionary = Dictionary::from_lines(
             rec.metadata("character").ok_or_else(|| EngineError::MissingDictionary(models.recognizer.clone()))?,

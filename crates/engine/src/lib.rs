@@ -45,6 +45,7 @@ pub mod reader;
 pub mod reading_order;
 pub mod recognition;
 pub mod result;
+mod retarget;
 pub mod scoped;
 pub mod spread;
 

@@ -8,8 +8,10 @@ use crate::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PlanPriority {
     /// Needed by a default request (Latin script, common page sizes): the
-    /// recogniser's width buckets, the line classifier, the detector shape
-    /// of the first page size. A server builds these before it is ready.
+    /// recogniser's width buckets, the line classifier, the detector shapes
+    /// of the first two page sizes (with two shapes differing in height and
+    /// width the detector's plans for any other shape start from one checked
+    /// decluttered graph). A server builds these before it is ready.
     First,
     /// Needed by other requests (other scripts, other page sizes): a
     /// server builds these in the background once it is ready.
@@ -43,8 +45,8 @@ impl std::fmt::Debug for PlanJob<'_> {
 impl OcrEngine {
     /// Every plan this engine uses for pages of `page_sizes` (the first
     /// size is the most common), each with its priority: the recogniser a
-    /// default (Latin) request reads with, the classifier and the first
-    /// page size's detector shape come [`PlanPriority::First`].
+    /// default (Latin) request reads with, the classifier and the first two
+    /// page sizes' detector shapes come [`PlanPriority::First`].
     pub fn plan_jobs(&self, page_sizes: &[(u32, u32)]) -> Vec<PlanJob<'_>> {
         use PlanPriority::{First, Later};
         let mut jobs = Vec::new();
@@ -82,7 +84,10 @@ impl OcrEngine {
             jobs.push(PlanJob {
                 kind: "detector",
                 shape,
-                priority: if i == 0 { First } else { Later },
+                // The second size (another orientation) checks the first's
+                // decluttered graph, from which later shapes' plans start
+                // ([`crate::model::OnnxModel::reusing_declutter`]).
+                priority: if i < 2 { First } else { Later },
                 build: Box::new(move || self.detector.prepare(ww, wh)),
             });
         }
