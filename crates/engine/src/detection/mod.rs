@@ -41,13 +41,19 @@ impl Default for DetectorConfig {
 /// on the other half with Engine 2).
 pub const CONTRAST_TAIL: f32 = 0.01;
 
+/// Fewest luminance levels between the two tails that [`stretch_contrast`]
+/// stretches to the full range: at most a 255/48 (about 5x) gain, which
+/// faint print (ink at 100-160 on paper at 230) is far within.
+const MIN_STRETCHED_RANGE: usize = 48;
+
 /// Stretches `image`'s luminance range, from the level its darkest `tail`
 /// share of pixels reaches to the level its lightest `tail` share reaches,
 /// to the full 0-255 range (every channel by the same table). The detector
 /// misses faint thin strokes (a lone quantity `1` printed grey on a thermal
 /// receipt, darkest pixel 100-160 on a background of 230) that it finds at
 /// the contrast of a sharp scan. A page already using the full range is left
-/// as it is, and so is one with too few levels to stretch.
+/// as it is, and so is a nearly flat one (fewer than
+/// [`MIN_STRETCHED_RANGE`] levels between the tails).
 pub fn stretch_contrast(image: &mut RgbImage, tail: f32) {
     if tail <= 0.0 {
         return;
@@ -69,7 +75,10 @@ pub fn stretch_contrast(image: &mut RgbImage, tail: f32) {
         acc += hist[hi];
         hi -= 1;
     }
-    if hi <= lo + 1 {
+    // A page whose levels between the tails span little is nearly flat (a
+    // sparse page whose ink is under `tail`): stretching it would blow the
+    // paper's noise up into speckles, so it is left as it is.
+    if hi < lo + MIN_STRETCHED_RANGE {
         return;
     }
     let mut lut = [0u8; 256];
@@ -300,5 +309,21 @@ mod tests {
         let before = page.clone();
         stretch_contrast(&mut page, 0.0);
         assert_eq!(page, before);
+    }
+
+    #[test]
+    fn a_sparse_page_keeps_its_paper_noise_small() {
+        // One short line of ink (0.2% of the page) on paper whose levels
+        // vary between 222 and 238: the 1% tails fall inside the paper.
+        let sparse = RgbImage::from_fn(200, 200, |x, y| {
+            if y == 100 && x < 80 {
+                image::Rgb([20; 3])
+            } else {
+                image::Rgb([222 + ((x * 7 + y * 13) % 17) as u8; 3])
+            }
+        });
+        let mut page = sparse.clone();
+        stretch_contrast(&mut page, CONTRAST_TAIL);
+        assert_eq!(page, sparse, "the paper's noise must not be stretched to black and white");
     }
 }
