@@ -311,6 +311,36 @@ mod tests {
         assert_eq!(page, before);
     }
 
+    /// A "network" whose map is its input's first channel: it shows what
+    /// the detector fed it.
+    struct FirstChannel;
+
+    impl crate::model::Model for FirstChannel {
+        fn run(&self, input: &DenseTensor) -> Result<DenseTensor> {
+            let (h, w) = (input.shape[2], input.shape[3]);
+            Ok(DenseTensor { shape: vec![1, 1, h, w], data: input.data[..h * w].to_vec() })
+        }
+    }
+
+    /// The detector stretches its input as configured: faint ink reaches the
+    /// network as dark as black ink would, and with a tail of 0 it stays faint.
+    #[test]
+    fn the_detector_feeds_the_network_stretched_faint_print() {
+        let faint = RgbImage::from_fn(64, 64, |x, _| if x < 4 { image::Rgb([150; 3]) } else { image::Rgb([230; 3]) });
+        let black = RgbImage::from_fn(64, 64, |x, _| if x < 4 { image::Rgb([0; 3]) } else { image::Rgb([255; 3]) });
+        let ink_seen = |tail: f32, page: &RgbImage| {
+            let config = DetectorConfig { contrast_tail: tail, ..DetectorConfig::default() };
+            let detector = Detector::new(Box::new(FirstChannel), config);
+            let (map, _) = detector.probability_map(page).unwrap();
+            (map[0], map[32])
+        };
+        let (faint_ink, faint_paper) = ink_seen(CONTRAST_TAIL, &faint);
+        let (black_ink, white_paper) = ink_seen(CONTRAST_TAIL, &black);
+        assert!((faint_ink - black_ink).abs() < 1e-4 && (faint_paper - white_paper).abs() < 1e-4);
+        let (unstretched_ink, _) = ink_seen(0.0, &faint);
+        assert!(unstretched_ink > black_ink + 0.5, "{unstretched_ink} vs {black_ink}");
+    }
+
     #[test]
     fn a_sparse_page_keeps_its_paper_noise_small() {
         // One short line of ink (0.2% of the page) on paper whose levels
