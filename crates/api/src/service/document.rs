@@ -224,8 +224,10 @@ impl DocumentJob<'_> {
         // The worker pool runs jobs inside a cancellation scope; elsewhere
         // (the command line) nothing cancels.
         let cancel = ocr_engine::cancel::current().unwrap_or_default();
+        let clock = std::time::Instant::now();
         let reader = PdfReader::open(self.bytes, &limits, cancel.flag()).map_err(pdf_error)?;
         let total = reader.page_count();
+        tracing::debug!(pages = total, seconds = clock.elapsed().as_secs_f64(), "PDF opened");
         read_side_by_side(self.helpers_for(total), work, |dispatcher| {
             // One page at a time: read (rendered or decoded), handed out, dropped once read.
             for number in 1..=total {
@@ -235,7 +237,9 @@ impl DocumentJob<'_> {
                     progress(dispatcher.done(), total);
                     continue;
                 }
+                let clock = std::time::Instant::now();
                 let task = self.pdf_task(&reader, number, cancel.flag())?;
+                tracing::debug!(page = number - 1, seconds = clock.elapsed().as_secs_f64(), "PDF page produced");
                 dispatcher.submit((number - 1, task))?;
                 progress(dispatcher.done(), total);
             }

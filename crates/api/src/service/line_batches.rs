@@ -4,12 +4,15 @@
 //! Unlike pages, which are produced one after the other, a page's batches
 //! all exist up front: every thread takes the next unread batch from a
 //! shared counter until none is left, so the threads finish together
-//! whatever the batches cost. A borrowed worker gives its place back after
-//! each batch and goes on only if it can take a place again (a request
-//! waiting for a worker gets it first), so under load nothing is borrowed
-//! and the job reads every batch itself. A worker lent to a page (see
-//! `super::pages`) has no spare workers of its own: it reads its page's
-//! batches alone.
+//! whatever the batches cost. Places are looked for when the page's batches
+//! start and again after each batch the reading thread reads, so a worker
+//! that goes idle in the middle of a page (the other pages of the document
+//! are read, another request ended) joins at once. A borrowed worker gives
+//! its place back after each batch and goes on only if it can take a place
+//! again (a request waiting for a worker gets it first), so under load
+//! nothing is borrowed and the job reads every batch itself. While a
+//! document still has pages to hand out, its pages keep the places (see
+//! `super::pages` and [`SpareWorkers::try_borrow_for_lines`]).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -36,37 +39,43 @@ impl Spread for LineBatches {
         self.counted.fetch_add(count as u64, Ordering::Relaxed);
         let next = AtomicUsize::new(0);
         let take = || Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < count);
-        let spare = SpareWorkers::current();
-        let borrowed: Vec<_> = match &spare {
-            Some(spare) => (1..count).map_while(|_| spare.try_borrow()).collect(),
-            None => Vec::new(),
-        };
-        let (Some(spare), false) = (spare, borrowed.is_empty()) else {
+        let Some(spare) = SpareWorkers::current() else {
             while let Some(index) = take() {
                 work(index);
             }
             return;
         };
         let cancel = ocr_engine::cancel::current().unwrap_or_default();
+        // Borrowed workers reading batches now; each is worth one more only
+        // while unread batches outnumber the threads reading them.
+        let lent = AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            for place in borrowed {
-                let (spare, cancel, take) = (spare.clone(), cancel.clone(), &take);
-                let lent = move || {
-                    cancel.scope(|| {
-                        spare.keep_lent(place, take, |index| {
-                            work(index);
-                            true
-                        })
-                    })
-                };
-                // A thread that cannot be started gives its place back (the
-                // closure is dropped) and this thread reads its share.
-                if std::thread::Builder::new().name("ocr-lines".into()).spawn_scoped(scope, lent).is_err() {
-                    break;
+            let lend = || {
+                while count.saturating_sub(next.load(Ordering::Relaxed)) > lent.load(Ordering::Relaxed) + 1 {
+                    let Some(place) = spare.try_borrow_for_lines() else { return };
+                    lent.fetch_add(1, Ordering::Relaxed);
+                    let (spare, cancel, take, lent) = (spare.clone(), cancel.clone(), &take, &lent);
+                    let read = move || {
+                        cancel.scope(|| {
+                            spare.keep_lent(place, SpareWorkers::try_borrow_for_lines, take, |index| {
+                                work(index);
+                                true
+                            })
+                        });
+                        lent.fetch_sub(1, Ordering::Relaxed);
+                    };
+                    // A thread that cannot be started gives its place back (the
+                    // closure is dropped) and this thread reads its share.
+                    if std::thread::Builder::new().name("ocr-lines".into()).spawn_scoped(scope, read).is_err() {
+                        lent.fetch_sub(1, Ordering::Relaxed);
+                        return;
+                    }
                 }
-            }
+            };
+            lend();
             while let Some(index) = take() {
                 work(index);
+                lend();
             }
         });
     }
@@ -87,11 +96,16 @@ mod tests {
     /// Runs 12 batches of 20 ms through the pool's spread in a job of
     /// `pool`; returns the batches read and the threads that read them.
     async fn batches_in_job(pool: &OcrPool) -> (Vec<usize>, usize, u64) {
-        pool.run(|| {
+        batches_of_job(pool, 12).await
+    }
+
+    /// As [`batches_in_job`] with `count` batches.
+    async fn batches_of_job(pool: &OcrPool, count: usize) -> (Vec<usize>, usize, u64) {
+        pool.run(move || {
             let counted = Arc::new(AtomicU64::new(0));
             let read = Mutex::new(Vec::new());
             Spreader::new(Arc::new(LineBatches::new(counted.clone()))).scope(|| {
-                ocr_engine::spread::run_all(12, &|i| {
+                ocr_engine::spread::run_all(count, &|i| {
                     std::thread::sleep(Duration::from_millis(20));
                     read.lock().unwrap().push((i, std::thread::current().id()));
                 })
@@ -116,6 +130,27 @@ mod tests {
             assert_eq!((threads, counted), (2, 12));
             assert!(pool.stats().lent_work > 0);
             assert_eq!(pool.stats().busy, 0, "the borrowed place is back");
+        });
+    }
+
+    /// A worker that goes idle while a page's batches are being read joins
+    /// them at once, not only from the next page on.
+    #[test]
+    fn a_worker_idle_midway_joins_the_batches() {
+        actix_web::rt::System::new().block_on(async {
+            let pool = OcrPool::new(2, 1, Duration::from_secs(30));
+            let (release, long) = occupy_one_worker(&pool).await;
+            let job = {
+                let pool = pool.clone();
+                actix_web::rt::spawn(async move { batches_of_job(&pool, 40).await })
+            };
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            release.send(()).unwrap();
+            long.await.unwrap().unwrap();
+            let (batches, threads, _) = job.await.unwrap();
+            assert_eq!(batches, (0..40).collect::<Vec<_>>());
+            assert_eq!(threads, 2, "the freed worker joined");
+            assert_eq!(pool.stats().busy, 0);
         });
     }
 

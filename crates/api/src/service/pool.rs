@@ -172,7 +172,7 @@ impl OcrPool {
                 self.running.clone().acquire_owned().await.map_err(|e| ServiceError::Internal(e.to_string()))?;
             drop(waiting);
             let running_pool = self.running.clone();
-            let spare = SpareWorkers { running: running_pool, stats: stats.clone() };
+            let spare = SpareWorkers { running: running_pool, stats: stats.clone(), job: Arc::default() };
             let result = actix_web::rt::task::spawn_blocking(move || {
                 // Counted busy until the job ends, also when it panics.
                 let busy = BorrowedWorker::count(running, stats.clone());
@@ -202,15 +202,34 @@ impl OcrPool {
 
 /// The pool's idle workers, as seen from inside a job: a job whose
 /// document has several pages borrows them to read pages side by side (see
-/// `super::pages`). A borrowed worker counts as busy and holds a worker
-/// place, so the number of threads doing OCR never exceeds the pool's
-/// `workers`; it gives the place back after each page, and a request waiting
-/// for a worker gets it first (the semaphore serves waiters before
-/// `try_acquire`).
+/// `super::pages`), and a page's line batches borrow them too (see
+/// `super::line_batches`). A borrowed worker counts as busy and holds a
+/// worker place, so the number of threads doing OCR never exceeds the pool's
+/// `workers`; it gives the place back after each page or batch, and a
+/// request waiting for a worker gets it first (the semaphore serves waiters
+/// before `try_acquire`).
+///
+/// Within one job, the job's own place can be lent too: a job's thread that
+/// has handed out its last page and only waits for its borrowed workers to
+/// finish theirs parks its place ([`Parking`]), and their line batches take
+/// it before any of the pool's.
 #[derive(Clone)]
 pub struct SpareWorkers {
     running: Arc<Semaphore>,
     stats: Arc<Stats>,
+    job: Arc<JobPlaces>,
+}
+
+/// What the threads of one job share about its places.
+#[derive(Debug, Default)]
+struct JobPlaces {
+    /// The job's own places, parked by a thread that only waits (see [`Parking`]).
+    parked: AtomicUsize,
+    /// Documents of the job with pages still to hand out to borrowed
+    /// workers: while there are any, line batches borrow nothing, so the
+    /// places stay with pages (a page per thread costs less than a page's
+    /// lines on two threads).
+    pages_pending: AtomicUsize,
 }
 
 thread_local! {
@@ -225,24 +244,18 @@ impl SpareWorkers {
     }
 
     /// Runs `job` with these spare workers as the current thread's.
-    fn scope<T>(&self, job: impl FnOnce() -> T) -> T {
+    pub(super) fn scope<T>(&self, job: impl FnOnce() -> T) -> T {
         ocr_engine::scoped::replace_while(&SPARE, Some(self.clone()), job)
-    }
-
-    /// Runs `job` with no spare workers for this thread: what it reads, it
-    /// reads here (a job whose pages already have borrowed workers keeps
-    /// their places for pages rather than lending them to one page's lines).
-    pub fn without<T>(job: impl FnOnce() -> T) -> T {
-        ocr_engine::scoped::replace_while(&SPARE, None, job)
     }
 
     /// The loop of a worker lent with `place`: each item `next` gives goes
     /// to `read` (which says whether to go on) and is counted as lent work;
     /// after each, the place goes back, to a waiting request first, and the
-    /// loop goes on only if it can take a place again.
+    /// loop goes on only if `again` can take a place again.
     pub fn keep_lent<I>(
         &self,
         place: BorrowedWorker,
+        again: impl Fn(&Self) -> Option<BorrowedWorker>,
         mut next: impl FnMut() -> Option<I>,
         mut read: impl FnMut(I) -> bool,
     ) {
@@ -254,37 +267,116 @@ impl SpareWorkers {
             if !go_on {
                 break;
             }
-            match self.try_borrow() {
+            match again(self) {
                 Some(again) => place = Some(again),
                 None => break,
             }
         }
     }
 
-    /// One idle worker's place, if a worker is idle and no request waits for one.
+    /// One idle worker's place, for pages: if a worker is idle and no request waits for one.
     pub fn try_borrow(&self) -> Option<BorrowedWorker> {
         let permit = self.running.clone().try_acquire_owned().ok()?;
         Some(BorrowedWorker::count(permit, self.stats.clone()))
+    }
+
+    /// A place for line batches: none while the job has pages to hand out
+    /// (see [`SpareWorkers::pages_pending`]); else a place the job parked,
+    /// or else an idle worker's (as [`SpareWorkers::try_borrow`]).
+    pub fn try_borrow_for_lines(&self) -> Option<BorrowedWorker> {
+        if self.job.pages_pending.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let parked = &self.job.parked;
+        if parked.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok() {
+            return Some(BorrowedWorker { held: Held::Parked(self.job.clone()) });
+        }
+        self.try_borrow()
+    }
+
+    /// Marks the job as having pages to hand out to borrowed workers until
+    /// the returned guard is dropped: meanwhile line batches borrow nothing.
+    pub fn pages_pending(&self) -> PagesPending {
+        self.job.pages_pending.fetch_add(1, Ordering::AcqRel);
+        PagesPending(self.job.clone())
+    }
+
+    /// A parking spot for the calling thread's place (see [`Parking`]).
+    pub fn parking(&self) -> Parking {
+        Parking { job: self.job.clone(), parked: std::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+/// See [`SpareWorkers::pages_pending`].
+pub struct PagesPending(Arc<JobPlaces>);
+
+impl Drop for PagesPending {
+    fn drop(&mut self) {
+        self.0.pages_pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Where a job's thread that has nothing left to read but must wait for
+/// other threads of the job (scoped threads it started) parks its place:
+/// after [`Parking::park`], line batches of those threads may take the
+/// place (see [`SpareWorkers::try_borrow_for_lines`]), so the job's threads
+/// doing OCR stay within the places it holds. The place is taken back when
+/// the `Parking` is dropped, which must be after every thread that may have
+/// taken it has ended (create it outside the `std::thread::scope`).
+pub struct Parking {
+    job: Arc<JobPlaces>,
+    parked: std::sync::atomic::AtomicBool,
+}
+
+impl Parking {
+    /// Parks the calling thread's place (once; later calls do nothing).
+    pub fn park(&self) {
+        if !self.parked.swap(true, Ordering::AcqRel) {
+            self.job.parked.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Parking {
+    fn drop(&mut self) {
+        if *self.parked.get_mut() {
+            // Every borrower has ended, so the place is parked again.
+            let _ = self.job.parked.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        }
     }
 }
 
 /// A worker place taken by a job (its own, or one it borrowed), counted
 /// busy; given back, and no longer counted, on drop.
 pub struct BorrowedWorker {
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    stats: Arc<Stats>,
+    held: Held,
+}
+
+/// What a [`BorrowedWorker`] holds.
+enum Held {
+    /// A place of the pool, counted busy.
+    Pool { _permit: tokio::sync::OwnedSemaphorePermit, stats: Arc<Stats> },
+    /// A place the job parked (already counted busy as the job's own).
+    Parked(Arc<JobPlaces>),
 }
 
 impl BorrowedWorker {
     fn count(permit: tokio::sync::OwnedSemaphorePermit, stats: Arc<Stats>) -> Self {
         stats.busy.fetch_add(1, Ordering::Relaxed);
-        Self { _permit: permit, stats }
+        Self { held: Held::Pool { _permit: permit, stats } }
     }
 }
 
 impl Drop for BorrowedWorker {
     fn drop(&mut self) {
-        self.stats.busy.fetch_sub(1, Ordering::Relaxed);
+        match &self.held {
+            Held::Pool { stats, .. } => {
+                stats.busy.fetch_sub(1, Ordering::Relaxed);
+            }
+            Held::Parked(job) => {
+                job.parked.fetch_add(1, Ordering::AcqRel);
+            }
+        }
     }
 }
 
@@ -387,6 +479,36 @@ mod tests {
         });
     }
 
+    /// A job's place parked by its thread goes to the job's line batches
+    /// (one at a time, and back when they are done), never to pages or to
+    /// another request, and to nothing while the job has pages to hand out.
+    #[test]
+    fn a_parked_place_goes_to_the_jobs_line_batches() {
+        actix_web::rt::System::new().block_on(async {
+            let pool = OcrPool::new(1, 1, Duration::from_secs(30));
+            let job = pool.run(|| {
+                let spare = SpareWorkers::current().expect("a job has spare workers");
+                assert!(spare.try_borrow_for_lines().is_none(), "the only place is the job's");
+                let parking = spare.parking();
+                parking.park();
+                parking.park();
+                assert!(spare.try_borrow().is_none(), "a parked place is not for pages");
+                let pending = spare.pages_pending();
+                assert!(spare.try_borrow_for_lines().is_none(), "nor for lines while pages are pending");
+                drop(pending);
+                let lent = spare.try_borrow_for_lines().expect("the parked place");
+                assert!(spare.try_borrow_for_lines().is_none(), "parked once, lent once");
+                drop(lent);
+                assert!(spare.try_borrow_for_lines().is_some(), "back after use");
+                drop(parking);
+                assert!(spare.try_borrow_for_lines().is_none(), "taken back");
+                Ok(spare.job.parked.load(Ordering::Relaxed))
+            });
+            assert_eq!(job.await.unwrap(), 0);
+            assert_eq!(pool.stats().busy, 0);
+        });
+    }
+
     /// A request waiting for a worker is counted queued also when the place it
     /// waits for is lent to another job, and no longer once it runs.
     #[test]
@@ -394,7 +516,7 @@ mod tests {
         actix_web::rt::System::new().block_on(async {
             let pool = OcrPool::new(2, 2, Duration::from_secs(30));
             let (release_tx, first) = occupy_one_worker(&pool).await;
-            let lent = SpareWorkers { running: pool.running.clone(), stats: pool.stats.clone() }
+            let lent = SpareWorkers { running: pool.running.clone(), stats: pool.stats.clone(), job: Arc::default() }
                 .try_borrow()
                 .expect("the second worker is idle");
             assert_eq!((pool.stats().busy, pool.stats().queued), (2, 0));
