@@ -34,11 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         (ModelSet::engine2(&models), EngineConfig::engine2())
     };
-    // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE,
+    // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_CONTRAST_TAIL, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE,
     // OCR_WORD_GAP_BLANK, OCR_WORD_GAP_BLANK_PITCH, OCR_WORD_GAP_PITCHES,
     // OCR_WORD_GAP_JOINED; OCR_FOLDERS=receipts,lines.
     if let Some(v) = std::env::var("OCR_DET_MAX_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.detector.max_side = v;
+    }
+    if let Some(v) = std::env::var("OCR_DET_CONTRAST_TAIL").ok().and_then(|v| v.parse().ok()) {
+        config.detector.contrast_tail = v;
     }
     if let Some(v) = std::env::var("OCR_DET_MIN_SIZE").ok().and_then(|v| v.parse().ok()) {
         config.detector.db.min_size = v;

@@ -22,7 +22,9 @@
 //! 3. **Lines** within a column: segments whose sheared vertical extents
 //!    overlap by [`LayoutParams::line_overlap`] of the smaller height, judged
 //!    against the horizontally nearest segment already on the line, join one
-//!    line (left to right); lines are ordered top to bottom.
+//!    line (left to right), unless their words (not their detected regions,
+//!    which the detector's unclipping widens) stand above or below each
+//!    other; lines are ordered top to bottom.
 //! 4. **Blocks**: consecutive lines of one column closer than
 //!    [`LayoutParams::block_gap`] line heights.
 
@@ -46,6 +48,7 @@ pub fn assemble(mut segments: Vec<Segment>, params: &LayoutParams) -> Vec<Block>
     let segments: Vec<Segment> =
         segments.into_iter().flat_map(|s| split_at_wide_gaps(s, params.column_min_gutter * line_height)).collect();
     let sheared: Vec<BoundingBox> = segments.iter().map(|s| sheared_box(&s.quad, slope)).collect();
+    let ink: Vec<(f32, f32)> = segments.iter().map(ink_span).collect();
     let all: Vec<usize> = (0..segments.len()).collect();
     let mut regions = Vec::new();
     split_columns(all, &sheared, line_height, params, &mut regions);
@@ -53,7 +56,7 @@ pub fn assemble(mut segments: Vec<Segment>, params: &LayoutParams) -> Vec<Block>
     let mut slots: Vec<Option<Segment>> = segments.into_iter().map(Some).collect();
     let mut blocks = Vec::new();
     for region in regions {
-        let lines = group_lines(region, &sheared, params);
+        let lines = group_lines(region, &sheared, &ink, params);
         let mut built: Vec<(f32, f32, Line)> = Vec::with_capacity(lines.len());
         for members in lines {
             let top = members.iter().map(|&i| sheared[i].top).fold(f32::INFINITY, f32::min);
@@ -283,14 +286,41 @@ fn splits_into_text_columns(
     })
 }
 
+/// The horizontal extent of a segment's words: the ink, without the margin
+/// the detector's unclipping adds around its region (neighbouring words'
+/// regions overlap by up to half a line height: `RM` and `50.00` printed a
+/// space apart).
+fn ink_span(segment: &Segment) -> (f32, f32) {
+    let left = segment.words.iter().map(|w| w.bbox.left).fold(f32::INFINITY, f32::min);
+    let right = segment.words.iter().map(|w| w.bbox.right()).fold(f32::NEG_INFINITY, f32::max);
+    if left < right {
+        (left, right)
+    } else {
+        (segment.bbox.left, segment.bbox.right())
+    }
+}
+
+/// Overlap of two horizontal extents as a fraction of the narrower one.
+fn span_overlap(a: (f32, f32), b: (f32, f32)) -> f32 {
+    let overlap = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);
+    overlap / (a.1 - a.0).min(b.1 - b.0).max(1e-3)
+}
+
 /// Groups the segments of one region into lines (each a list of indices).
-fn group_lines(mut members: Vec<usize>, boxes: &[BoundingBox], params: &LayoutParams) -> Vec<Vec<usize>> {
+/// A segment never joins a line holding a segment whose words stand above or
+/// below its own (`ink`: each segment's horizontal word extent).
+fn group_lines(
+    mut members: Vec<usize>,
+    boxes: &[BoundingBox],
+    ink: &[(f32, f32)],
+    params: &LayoutParams,
+) -> Vec<Vec<usize>> {
     members.sort_by(|&a, &b| centre_y(&boxes[a]).total_cmp(&centre_y(&boxes[b])));
     let mut lines: Vec<Vec<usize>> = Vec::new();
     for i in members {
         let seg = &boxes[i];
         let target = lines.iter_mut().rev().take(3).find(|line| {
-            if line.iter().any(|&j| horizontal_overlap(&boxes[j], seg) >= 0.3) {
+            if line.iter().any(|&j| span_overlap(ink[j], ink[i]) >= 0.3) {
                 return false;
             }
             // Judge the row by its segment nearest to this one.
@@ -333,12 +363,6 @@ fn vertical_overlap(a: &BoundingBox, b: &BoundingBox) -> f32 {
     overlap / a.height.min(b.height).max(1e-3)
 }
 
-/// Overlap of the horizontal extents as a fraction of the narrower width.
-fn horizontal_overlap(a: &BoundingBox, b: &BoundingBox) -> f32 {
-    let overlap = (a.right().min(b.right()) - a.left.max(b.left)).max(0.0);
-    overlap / a.width.min(b.width).max(1e-3)
-}
-
 /// Horizontal gap between two boxes (0 when their extents overlap).
 fn horizontal_distance(a: &BoundingBox, b: &BoundingBox) -> f32 {
     (a.left.max(b.left) - a.right().min(b.right())).max(0.0)
@@ -368,6 +392,21 @@ mod tests {
         }
     }
 
+    /// A one-word segment whose detected region reaches `margin` px beyond
+    /// its word on the left and right (the detector's unclipping).
+    fn seg_with_margin(text: &str, left: f32, top: f32, width: f32, margin: f32) -> Segment {
+        let mut segment = seg(text, left, top, width);
+        let quad = Quad([
+            Point::new(left - margin, top),
+            Point::new(left + width + margin, top),
+            Point::new(left + width + margin, top + 20.0),
+            Point::new(left - margin, top + 20.0),
+        ]);
+        segment.quad = quad;
+        segment.bbox = BoundingBox::from_quad(&quad);
+        segment
+    }
+
     fn lines_of(blocks: &[Block]) -> Vec<String> {
         blocks.iter().flat_map(|b| b.lines.iter().map(Line::text)).collect()
     }
@@ -386,6 +425,22 @@ mod tests {
         assert_eq!(blocks[0].lines[0].cells(), vec!["TOTAL", "3.90"]);
         assert_eq!(lines_of(&blocks), vec!["TOTAL 3.90", "CASH", "END"]);
         assert_eq!(blocks.len(), 2);
+    }
+
+    #[test]
+    fn words_a_space_apart_share_a_row_although_their_regions_overlap() {
+        // `RM 50.00` under `TOTAL AMOUNT PAYABLE`, detected as two regions
+        // whose unclipped margins overlap; `RM` sits a little lower.
+        let blocks = assemble(
+            vec![
+                seg("TOTAL AMOUNT PAYABLE", 0.0, 0.0, 300.0),
+                seg_with_margin("50.00", 330.0, 14.0, 60.0, 20.0),
+                seg_with_margin("RM", 290.0, 16.0, 28.0, 20.0),
+                seg("CASH", 0.0, 40.0, 50.0),
+            ],
+            &LayoutParams::default(),
+        );
+        assert_eq!(lines_of(&blocks), vec!["TOTAL AMOUNT PAYABLE", "RM 50.00", "CASH"]);
     }
 
     #[test]
