@@ -10,6 +10,7 @@
 
 pub mod ctc;
 mod dictionary;
+mod hardswish;
 mod prune;
 
 use image::RgbImage;
@@ -19,6 +20,7 @@ use crate::model::{DenseTensor, Model};
 use crate::{EngineError, Result};
 pub use ctc::{greedy_decode, CtcToken};
 pub use dictionary::Dictionary;
+pub use hardswish::fuse_hardswish;
 pub use prune::keep_output_classes;
 
 /// Recogniser input geometry.
