@@ -176,6 +176,12 @@ impl OnnxModel {
         self.plans.lock().map(|c| c.slots.len()).unwrap_or(0)
     }
 
+    /// The optimised plan for inputs of `shape` (built, or taken from the
+    /// cache): for tools that run it node by node (`examples/op_profile.rs`).
+    pub fn optimised_plan(&self, shape: &[usize]) -> Result<Arc<TypedRunnableModel>> {
+        self.plan(shape)
+    }
+
     fn plan(&self, shape: &[usize]) -> Result<Plan> {
         let slot = {
             let mut cache = self.plans.lock().map_err(|_| EngineError::Inference("plan cache poisoned".into()))?;
