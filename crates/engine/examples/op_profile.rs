@@ -13,7 +13,24 @@
 //! - over every crop of the corpus, each read as the recogniser reads it
 //!   (padded to its bucket, wide crops in windows): time per operator type
 //!   and the costliest nodes (`--top`);
-//! - with `--batch 4,8`: per-crop cost of one call on N crops against N calls.
+//! - with `--batch 4,8`: per-crop cost of one call on N crops against N calls;
+//! - with `--ab`: a same-run interleaved A/B of the variants over every crop,
+//!   with how many crops each variant reads differently from the first.
+//!
+//! With `--det`, the variants are Engine 1's detector (`det`; `det2`:
+//! Engine 2's, run with Engine 1's input geometry; with the same suffixes): a node profile of the first page's plan, then (with `--ab`) a
+//! same-run A/B over every page, with how many probability-map pixels flip
+//! at the DB threshold and whether the boxes change.
+//!
+//! `--save-readings FILE` (with `--ab`) writes the first variant's greedy
+//! class sequence for every crop, one line each, to compare runs that cannot
+//! share a process (tract's process-wide knobs, e.g. `TRACT_AMX_BF16=1`).
+//!
+//! A variant name takes graph-edit suffixes: `+hs` folds the exported
+//! hard-swish activations (`fuse_hardswish`), `+af` the constant scale/shift
+//! steps into the neighbouring convolutions (`fold_affine`), `k:NAME=VALUE`
+//! sets a scopable tract knob while the variant's plans are built, e.g.
+//! `--ab --variants e1-latin+hs,e1-latin+hs+af,e1-latin+hs+k:TRACT_DISABLE_DIRECT_SPATIAL=1`.
 //!
 //! Node times come from `SimpleState::run_plan_with_eval`, timing
 //! `tract_core::plan::eval` for each node.
@@ -21,7 +38,7 @@
 //! ```text
 //! cargo run --release -p ocr-engine --example op_profile -- [--folders receipts] [--limit 3]
 //!     [--variants e1-latin,e1-full,e2-latin] [--widths 32,64,96,160,320,512,768] [--runs 5]
-//!     [--top 15] [--batch 4,8] [--dump] [--ab] [DATA_DIR]
+//!     [--top 15] [--batch 4,8] [--dump] [--ab] [--det] [--save-readings FILE] [DATA_DIR]
 //! ```
 
 use std::collections::BTreeMap;
@@ -29,13 +46,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ocr_engine::affine::fold_affine;
 use ocr_engine::crop::crop_line;
-use ocr_engine::detection::Detector;
+use ocr_engine::detection::{stretch_contrast, Detector};
 use ocr_engine::imageops::{resize, write_bgr_normalised};
 use ocr_engine::model::{DenseTensor, Model, OnnxModel};
 use ocr_engine::recognition::{fuse_hardswish, keep_output_classes, Dictionary, RecognizerConfig};
 use ocr_engine::{decode_image, is_latin_symbol, DecodeLimits, EngineConfig, ModelSet, RgbImage};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::knobs::KnobScope;
 use tract_onnx::tract_core::plan::eval;
 
 type BoxError = Box<dyn std::error::Error>;
@@ -56,6 +75,8 @@ struct Args {
     batch: Vec<usize>,
     dump: bool,
     ab: bool,
+    det: bool,
+    save_readings: Option<PathBuf>,
 }
 
 fn list<T: std::str::FromStr>(v: &str) -> Vec<T> {
@@ -74,6 +95,8 @@ fn parse_args() -> Args {
         batch: Vec::new(),
         dump: false,
         ab: false,
+        det: false,
+        save_readings: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -88,25 +111,22 @@ fn parse_args() -> Args {
             "--batch" => a.batch = list(&value()),
             "--dump" => a.dump = true,
             "--ab" => a.ab = true,
+            "--det" => a.det = true,
+            "--save-readings" => a.save_readings = Some(PathBuf::from(value())),
             other => a.data = PathBuf::from(other),
         }
     }
     a
 }
 
-/// Line crops of the first `limit` images of `folder`, cut as Engine 1 cuts them.
-fn crops_of(
-    folder: &Path,
-    limit: usize,
-    detector: &Detector,
-    config: &EngineConfig,
-) -> Result<Vec<RgbImage>, BoxError> {
+/// The first `limit` images of `folder`, at Engine 1's working size.
+fn pages_of(folder: &Path, limit: usize, config: &EngineConfig) -> Result<Vec<(PathBuf, RgbImage)>, BoxError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
         .collect();
     files.sort();
-    let mut crops = Vec::new();
+    let mut pages = Vec::new();
     for path in files.into_iter().take(limit) {
         let page = decode_image(&std::fs::read(&path)?, &DecodeLimits::default())?.remove(0);
         let long = page.width().max(page.height());
@@ -116,6 +136,20 @@ fn crops_of(
         } else {
             page
         };
+        pages.push((path, page));
+    }
+    Ok(pages)
+}
+
+/// Line crops of the first `limit` images of `folder`, cut as Engine 1 cuts them.
+fn crops_of(
+    folder: &Path,
+    limit: usize,
+    detector: &Detector,
+    config: &EngineConfig,
+) -> Result<Vec<RgbImage>, BoxError> {
+    let mut crops = Vec::new();
+    for (path, page) in pages_of(folder, limit, config)? {
         let (map, g) = detector.probability_map(&page)?;
         let boxes = detector.boxes(&map, &g, page.width(), page.height());
         let rec = &config.recognizer;
@@ -248,11 +282,41 @@ fn print_profile(plan: &TypedRunnableModel, times: &NodeTimes, top: usize) {
 struct Variant {
     label: String,
     model: OnnxModel,
+    knobs: KnobScope,
+}
+
+/// The graph edits and tract knobs a variant name's `+` suffixes ask for:
+/// `hs`, `af`, and `k:NAME=VALUE` (a scopable tract knob, set while the
+/// variant's plans are built).
+struct Suffixes {
+    fuse: bool,
+    fold: bool,
+    knobs: KnobScope,
+}
+
+fn suffixes(flags: &[&str]) -> Result<Suffixes, BoxError> {
+    let mut knobs = Vec::new();
+    for f in flags {
+        match *f {
+            "hs" | "af" => {}
+            k if k.starts_with("k:") => {
+                let (name, value) = k[2..].split_once('=').ok_or("a knob suffix is k:NAME=VALUE")?;
+                knobs.push((name, value));
+            }
+            other => return Err(format!("unknown variant suffix +{other}").into()),
+        }
+    }
+    Ok(Suffixes { fuse: flags.contains(&"hs"), fold: flags.contains(&"af"), knobs: KnobScope::new(knobs)? })
 }
 
 fn load_variant(name: &str, models: &Path) -> Result<Variant, BoxError> {
-    // A `+hs` suffix folds the exported hard-swish activations (see `fuse_hardswish`).
-    let (name, fuse) = name.strip_suffix("+hs").map_or((name, false), |n| (n, true));
+    // Suffixes: `+hs` folds the exported hard-swish activations (see
+    // `fuse_hardswish`), `+af` the constant scale/shift steps next to
+    // convolutions (see `fold_affine`); `e1-latin+hs+af` is both.
+    let mut parts = name.split('+');
+    let name = parts.next().unwrap_or_default();
+    let flags: Vec<&str> = parts.collect();
+    let Suffixes { fuse, fold, knobs } = suffixes(&flags)?;
     let (label, set, prune) = match name {
         "e1-latin" => ("E1 latin", ModelSet::engine1(models), true),
         "e1-full" => ("E1 full", ModelSet::engine1(models), false),
@@ -270,10 +334,133 @@ fn load_variant(name: &str, models: &Path) -> Result<Variant, BoxError> {
         if fuse {
             eprintln!("{label}: {} hard-swish activations folded", fuse_hardswish(proto));
         }
+        if fold {
+            eprintln!("{label}: {} scale/shift steps folded", fold_affine(proto));
+        }
         Ok(())
     })?;
-    let label = if fuse { format!("{label} +hs") } else { label.to_string() };
-    Ok(Variant { label, model })
+    let label = flags.iter().fold(label.to_string(), |l, f| format!("{l} +{f}"));
+    Ok(Variant { label, model, knobs })
+}
+
+/// Engine 1's detector with the graph edits its suffixes name (see [`load_variant`]).
+fn load_detector(name: &str, models: &Path) -> Result<(String, OnnxModel, KnobScope), BoxError> {
+    let mut parts = name.split('+');
+    let set = match parts.next() {
+        Some("det") => ModelSet::engine1(models),
+        Some("det2") => ModelSet::engine2(models),
+        _ => return Err(format!("unknown detector variant {name}").into()),
+    };
+    let flags: Vec<&str> = parts.collect();
+    let Suffixes { fuse, fold, knobs } = suffixes(&flags)?;
+    let model = OnnxModel::load_edited(&set.detector, 8, |proto| {
+        if fuse {
+            eprintln!("{name}: {} hard-swish activations folded", fuse_hardswish(proto));
+        }
+        if fold {
+            eprintln!("{name}: {} scale/shift steps folded", fold_affine(proto));
+        }
+        Ok(())
+    })?;
+    Ok((name.to_string(), model, knobs))
+}
+
+/// A model shared between a [`Detector`] and the node profiler.
+struct Shared(Arc<OnnxModel>);
+
+impl Model for Shared {
+    fn run(&self, input: &DenseTensor) -> ocr_engine::Result<DenseTensor> {
+        self.0.run(input)
+    }
+
+    fn prepare(&self, shape: &[usize]) -> ocr_engine::Result<()> {
+        self.0.prepare(shape)
+    }
+}
+
+/// The detector variants: a node profile of the first page's plan each,
+/// then with `--ab` a same-run interleaved A/B over every page.
+fn detector_mode(args: &Args, config: &EngineConfig, models: &Path) -> Result<(), BoxError> {
+    let mut pages = Vec::new();
+    for folder in &args.folders {
+        pages.extend(pages_of(&args.data.join(folder), args.limit, config)?);
+    }
+    let mut variants = Vec::new();
+    for name in &args.variants {
+        let (label, model, knobs) = load_detector(name, models)?;
+        let model = Arc::new(model);
+        variants.push((label, model.clone(), Detector::new(Box::new(Shared(model)), config.detector), knobs));
+    }
+    let (_, first) = pages.first().ok_or("no pages")?;
+    if !args.ab {
+        for (label, model, detector, knobs) in &variants {
+            // The input the detector builds for the first page.
+            let g = detector.input_geometry(first.width(), first.height());
+            let mut scaled = resize(first, g.width, g.height);
+            stretch_contrast(&mut scaled, config.detector.contrast_tail);
+            let (tw, th) = (g.tensor_width as usize, g.tensor_height as usize);
+            let mut data = vec![0f32; 3 * tw * th];
+            write_bgr_normalised(&scaled, &mut data, tw, th);
+            let input = Tensor::from_shape(&[1, 3, th, tw], &data)?;
+            let plan = knobs.enter(|| model.optimised_plan(&[1, 3, th, tw]))?;
+            let mut times = NodeTimes::new(&plan);
+            let mut state = plan.spawn()?;
+            for _ in 0..args.runs {
+                run_timed(&mut state, input.clone(), &mut times)?;
+            }
+            println!(
+                "\n### {label}: {}x{} input, {:.1} ms per call in nodes",
+                tw,
+                th,
+                ms(times.total()) / args.runs as f64
+            );
+            print_profile(&plan, &times, args.top);
+        }
+        return Ok(());
+    }
+    let threshold = config.detector.db.threshold;
+    let mut spent = vec![Duration::ZERO; variants.len()];
+    let (mut flipped, mut boxes_differ, mut max_diff) =
+        (vec![0usize; variants.len()], vec![0usize; variants.len()], vec![0f32; variants.len()]);
+    for (i, (path, page)) in pages.iter().enumerate() {
+        for (_, _, d, knobs) in &variants {
+            knobs.enter(|| d.prepare(page.width(), page.height()))?;
+        }
+        let mut maps: Vec<Option<(Vec<f32>, ocr_engine::detection::DetectorInput)>> = vec![None; variants.len()];
+        for k in 0..variants.len() {
+            let j = (i + k) % variants.len();
+            let clock = Instant::now();
+            maps[j] = Some(variants[j].2.probability_map(page)?);
+            spent[j] += clock.elapsed();
+        }
+        let (base, g) = maps[0].clone().ok_or("no map")?;
+        let base_boxes = variants[0].2.boxes(&base, &g, page.width(), page.height());
+        for j in 1..variants.len() {
+            let (map, g) = maps[j].as_ref().ok_or("no map")?;
+            flipped[j] += base.iter().zip(map).filter(|(a, b)| (**a > threshold) != (**b > threshold)).count();
+            max_diff[j] = base.iter().zip(map).map(|(a, b)| (a - b).abs()).fold(max_diff[j], f32::max);
+            // Box scores (mean probabilities) move with any float change;
+            // the quads move only when the binary map does.
+            let quads = |b: &[ocr_engine::detection::DetectedBox]| b.iter().map(|b| b.quad).collect::<Vec<_>>();
+            if quads(&variants[j].2.boxes(map, g, page.width(), page.height())) != quads(&base_boxes) {
+                boxes_differ[j] += 1;
+            }
+        }
+        eprintln!("{}: {} boxes", path.display(), base_boxes.len());
+    }
+    println!("\n## same-run detector A/B over {} pages (probability_map, plans built beforehand)", pages.len());
+    for (j, (label, ..)) in variants.iter().enumerate() {
+        println!(
+            "  {:<16} {:>10.1} ms  {:>6.3}x the first   pixels flipping at {threshold}: {}, pages with other box quads: {} (max map diff {:.2e})",
+            label,
+            ms(spent[j]),
+            spent[j].as_secs_f64() / spent[0].as_secs_f64(),
+            flipped[j],
+            boxes_differ[j],
+            max_diff[j]
+        );
+    }
+    Ok(())
 }
 
 /// The crop of `crops` to time at `width`: the first whose bucket it is,
@@ -297,7 +484,7 @@ fn profile_widths(v: &Variant, crops: &[RgbImage], args: &Args, rec: &Recognizer
     let mut per_width = Vec::new();
     for &width in &args.widths {
         let shape = [1usize, 3, h as usize, width as usize];
-        let plan = v.model.optimised_plan(&shape)?;
+        let plan = v.knobs.enter(|| v.model.optimised_plan(&shape))?;
         let crop = crop_for_width(crops, width, rec);
         let dense = DenseTensor { shape: shape.to_vec(), data: input_data(crop, 0, width, h) };
         let input = Tensor::from_shape(&shape, &dense.data)?;
@@ -367,7 +554,7 @@ fn profile_corpus(v: &Variant, crops: &[RgbImage], args: &Args, rec: &Recognizer
             let (times, plan, n) = match per_bucket.entry(bucket) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
-                    let plan = v.model.optimised_plan(&[1, 3, h as usize, bucket as usize])?;
+                    let plan = v.knobs.enter(|| v.model.optimised_plan(&[1, 3, h as usize, bucket as usize]))?;
                     e.insert((NodeTimes::new(&plan), plan, 0))
                 }
             };
@@ -469,28 +656,78 @@ fn compare(args: &Args, crops: &[RgbImage], rec: &RecognizerConfig, models: &Pat
     let variants: Vec<Variant> = args.variants.iter().map(|n| load_variant(n, models)).collect::<Result<_, _>>()?;
     let h = rec.height;
     let mut spent = vec![Duration::ZERO; variants.len()];
+    // Per variant: crops whose greedy CTC reading differs from the first
+    // variant's, and the largest output difference from it.
+    let mut differ = vec![0usize; variants.len()];
+    let mut max_diff = vec![0f32; variants.len()];
+    let mut saved = String::new();
     for (i, crop) in crops.iter().enumerate() {
         let starts = rec.windows(crop.width());
         let bucket = if starts.len() == 1 { rec.bucket_for(crop.width()) } else { rec.widest_bucket() };
         let shape = vec![1usize, 3, h as usize, bucket as usize];
         for v in &variants {
-            v.model.prepare(&shape)?;
+            v.knobs.enter(|| v.model.prepare(&shape))?;
         }
+        let mut readings: Vec<Vec<Vec<usize>>> = vec![Vec::new(); variants.len()];
+        let mut outputs: Vec<Option<DenseTensor>> = vec![None; variants.len()];
         for &start in &starts {
             let input = DenseTensor { shape: shape.clone(), data: input_data(crop, start, bucket, h) };
             for k in 0..variants.len() {
                 let j = (i + k) % variants.len();
                 let clock = Instant::now();
-                variants[j].model.run(&input)?;
+                let out = variants[j].model.run(&input)?;
                 spent[j] += clock.elapsed();
+                readings[j].push(greedy_classes(&out));
+                outputs[j] = Some(out);
+            }
+            for j in 1..variants.len() {
+                if let (Some(a), Some(b)) = (&outputs[0], &outputs[j]) {
+                    if a.shape == b.shape {
+                        let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+                        max_diff[j] = max_diff[j].max(d);
+                    }
+                }
             }
         }
+        for j in 1..variants.len() {
+            if readings[j] != readings[0] {
+                differ[j] += 1;
+            }
+        }
+        saved.push_str(&format!("{i} {:?}\n", readings[0]));
+    }
+    if let Some(path) = &args.save_readings {
+        std::fs::write(path, saved)?;
     }
     println!("\n## same-run A/B over {} crops (Model::run, plans built beforehand)", crops.len());
-    for (v, t) in variants.iter().zip(&spent) {
-        println!("  {:<20} {:>10.1} ms  {:>6.3}x the first", v.label, ms(*t), t.as_secs_f64() / spent[0].as_secs_f64());
+    for (j, (v, t)) in variants.iter().zip(&spent).enumerate() {
+        println!(
+            "  {:<24} {:>10.1} ms  {:>6.3}x the first   readings differing from the first: {} of {} crops (max output diff {:.2e})",
+            v.label,
+            ms(*t),
+            t.as_secs_f64() / spent[0].as_secs_f64(),
+            differ[j],
+            crops.len(),
+            max_diff[j]
+        );
     }
     Ok(())
+}
+
+/// The greedy CTC reading of a recogniser output `[1, T, C]`: the arg-max
+/// class per step, repeats merged, blanks (class 0) dropped.
+fn greedy_classes(out: &DenseTensor) -> Vec<usize> {
+    let classes = out.shape.last().copied().unwrap_or(1).max(1);
+    let mut previous = 0;
+    let mut read = Vec::new();
+    for step in out.data.chunks_exact(classes) {
+        let best = step.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(k, _)| k);
+        if best != 0 && best != previous {
+            read.push(best);
+        }
+        previous = best;
+    }
+    read
 }
 
 /// Prints the optimised graph: one line per node with its inputs and output fact.
@@ -515,6 +752,9 @@ fn main() -> Result<(), BoxError> {
     let args = parse_args();
     let models = PathBuf::from(std::env::var("OCR_MODELS_DIR").unwrap_or_else(|_| "models".into()));
     let config = EngineConfig::engine1();
+    if args.det {
+        return detector_mode(&args, &config, &models);
+    }
     let det = OnnxModel::load(&ModelSet::engine1(&models).detector, 8)?;
     let detector = Detector::new(Box::new(det), config.detector);
     let mut crops = Vec::new();

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
+use crate::affine::fold_affine;
 use crate::classifier::{Classifier, CLASSIFIER_HEIGHT, CLASSIFIER_WIDTH};
 use crate::crop::crop_line;
 use crate::decode::{decode_image, DecodeLimits};
@@ -309,11 +310,20 @@ impl OcrEngine {
     pub fn load(models: &ModelSet, config: EngineConfig) -> Result<Self> {
         // Detector plans are built for every new page size, often while a
         // request waits: they start from one decluttered graph.
-        let det = OnnxModel::load(&models.detector, config.plan_capacity.min(DETECTOR_PLANS))?.reusing_declutter();
-        // One in-place HardSwish for each exported four-node hard-swish: about
-        // 15% less time per recogniser call on PP-OCRv4 (docs/engines.md).
+        // Both models get the same graph edits: one in-place HardSwish for
+        // each exported four-node hard-swish, and the constant scale/shift
+        // steps folded into the neighbouring convolutions (PP-OCRv4: about
+        // 0.85x and 0.95x the time per recogniser call, 0.8-0.9x per detector
+        // call; docs/engines.md).
+        let det = OnnxModel::load_edited(&models.detector, config.plan_capacity.min(DETECTOR_PLANS), |proto| {
+            fuse_hardswish(proto);
+            fold_affine(proto);
+            Ok(())
+        })?
+        .reusing_declutter();
         let rec = OnnxModel::load_edited(&models.recognizer, config.plan_capacity, |proto| {
             fuse_hardswish(proto);
+            fold_affine(proto);
             Ok(())
         })?;
         let dictionary = Dictionary::from_lines(
@@ -323,6 +333,7 @@ impl OcrEngine {
             let keep = dictionary.classes_where(is_latin_symbol);
             let model = OnnxModel::load_edited(&models.recognizer, config.plan_capacity, |proto| {
                 fuse_hardswish(proto);
+                fold_affine(proto);
                 keep_output_classes(proto, &keep)
             })?;
             Some(Recognizer::new(Box::new(model), dictionary.subset(&keep), config.recognizer.clone()))

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod accurate;
+pub mod affine;
 pub mod cancel;
 pub mod classifier;
 pub mod crop;
