@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // Experiment knobs: OCR_DET_MAX_SIDE, OCR_DET_CONTRAST_TAIL, OCR_DET_MIN_SIZE, OCR_DET_UNCLIP, OCR_WORKING_SIDE,
     // OCR_WORD_GAP_BLANK, OCR_WORD_GAP_BLANK_PITCH, OCR_WORD_GAP_PITCHES,
-    // OCR_WORD_GAP_JOINED; OCR_FOLDERS=receipts,lines.
+    // OCR_WORD_GAP_JOINED, OCR_LETTER_ALTERNATIVE_MIN (above 1: off); OCR_FOLDERS=receipts,lines.
     if let Some(v) = std::env::var("OCR_DET_MAX_SIDE").ok().and_then(|v| v.parse().ok()) {
         config.detector.max_side = v;
     }
@@ -63,6 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(v) = std::env::var("OCR_WORD_GAP_JOINED").ok().and_then(|v| v.parse().ok()) {
         config.layout.word_gap_joined = v;
+    }
+    if let Some(v) = std::env::var("OCR_LETTER_ALTERNATIVE_MIN").ok().and_then(|v| v.parse().ok()) {
+        config.layout.letter_alternative_min = v;
     }
     // Engine 3 is Engine 2 (with the knobs above) plus Engine 1 as its second opinion.
     let engine = Arc::new(OcrEngine::load(&set, config)?);

@@ -36,6 +36,11 @@ pub struct LayoutParams {
     /// digit the model found most probable on its time steps when that
     /// digit's mean probability there is at least this (above 1: never).
     pub digit_alternative_min: f32,
+    /// A run of digits between two letters of a word (`s0cket`, `g00ds`)
+    /// is read as the letters the model found most probable on its time
+    /// steps when each of those letters' mean probability there is at least
+    /// this (above 1: never).
+    pub letter_alternative_min: f32,
     /// Inside what reads as one token (see [`LayoutParams::word_gap_joined`]),
     /// a blank-gap break also needs the model to have given its space class
     /// at least this probability between the two characters (0: not needed).
@@ -68,6 +73,7 @@ impl Default for LayoutParams {
             word_gap_pitches: 1.9,
             word_gap_joined: 1.2,
             digit_alternative_min: 0.1,
+            letter_alternative_min: 0.01,
             joined_space_min: 0.001,
             line_overlap: 0.5,
             block_gap: 1.2,
@@ -119,7 +125,7 @@ pub fn words_from_reading(crop: &LineCrop, reading: &RecognizedText, params: &La
         }
         (x0, x1) = trim_to_ink(&blank, x0, x1, centre(first), centre(last));
         let quad = crop.page_quad(x0, x1.max(x0 + 1.0)).scaled(scale, scale);
-        let text: String = group.iter().map(|c| c.text.as_str()).collect();
+        let text = letters_in_word(group, params.letter_alternative_min);
         let confidence = group.iter().map(|c| c.confidence).sum::<f32>() / group.len() as f32;
         // The detector's score of the region is the caller's to set.
         words.push(Word { text, confidence, detection_score: 1.0, bbox: BoundingBox::from_quad(&quad), quad });
@@ -167,6 +173,81 @@ fn digits_in_numbers(chars: &[RecognizedChar], min_probability: f32) -> Vec<Reco
         }
     }
     out
+}
+
+/// A run of digits between two letters of a word, with the letters the
+/// model found most probable on its time steps.
+#[derive(Debug, Clone, PartialEq)]
+struct LetterRun {
+    /// Index of the run's first character in the word.
+    start: usize,
+    /// Index past the run's last character.
+    end: usize,
+    /// The model's most probable letter for each digit of the run.
+    letters: String,
+    /// The lowest of those letters' mean probabilities.
+    probability: f32,
+}
+
+/// The maximal runs of digits in `word` with a Latin letter right before
+/// and right after them (`s0cket`, `g00ds`, `T0TAL`), with the model's most
+/// probable letter for each digit. A digit with a letter on one side only
+/// is not taken: before letters at a word's start it is a quantity or a
+/// size (`8PCS`, `15A`, `1x`, `3M`), after letters at a word's end a code or
+/// a subscript (`A4`, `AH019`, `Lexicon1`, `x1,`); on the receipts and pages
+/// one digit after a letter at a word's end mended `N0:` but broke as many
+/// subscripts (docs/engines.md).
+fn digit_runs_between_letters(word: &[&RecognizedChar]) -> Vec<LetterRun> {
+    let digit = |c: &RecognizedChar| c.text.len() == 1 && c.text.chars().all(|d| d.is_ascii_digit());
+    let letter = |c: &RecognizedChar| {
+        let mut it = c.text.chars();
+        it.next().is_some_and(|l| l.is_alphabetic() && (l as u32) < 0x250) && it.next().is_none()
+    };
+    let mut runs = Vec::new();
+    let mut k = 0;
+    while k < word.len() {
+        if !digit(word[k]) {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k < word.len() && digit(word[k]) {
+            k += 1;
+        }
+        let between = start > 0 && letter(word[start - 1]) && word.get(k).is_some_and(|c| letter(c));
+        let alternatives: Option<Vec<(char, f32)>> = word[start..k].iter().map(|c| c.letter_alternative).collect();
+        if let (true, Some(alternatives)) = (between, alternatives) {
+            runs.push(LetterRun {
+                start,
+                end: k,
+                letters: alternatives.iter().map(|a| a.0).collect(),
+                probability: alternatives.iter().map(|a| a.1).fold(1.0, f32::min),
+            });
+        }
+    }
+    runs
+}
+
+/// The text of `word` with each run of digits between two of its letters
+/// (`s0cket`, `g00ds`, `T0TAL`) read as the letters the model found most
+/// probable on its time steps, when each has a mean probability of at least
+/// `min_probability` there. The inverse of [`digits_in_numbers`]: the
+/// model's own second choice decides, so no table of look-alike glyphs is
+/// needed, and a digit that touches another digit or a mark (`RM50`,
+/// `1.5L`, `12A`, `No.1`) stays a digit.
+fn letters_in_word(word: &[&RecognizedChar], min_probability: f32) -> String {
+    let mut text = String::new();
+    let mut k = 0;
+    for run in digit_runs_between_letters(word) {
+        if run.probability < min_probability {
+            continue;
+        }
+        word[k..run.start].iter().for_each(|c| text.push_str(&c.text));
+        text.push_str(&run.letters);
+        k = run.end;
+    }
+    word[k..].iter().for_each(|c| text.push_str(&c.text));
+    text
 }
 
 /// Narrows a word's span `x0..x1` to its ink: ink-free columns at either
@@ -521,6 +602,47 @@ mod tests {
         let mut slash = chars_at("0/9", &centres);
         slash[1].digit_alternative = Some(('2', 0.45));
         assert_eq!(read(&slash, min), "0/9");
+    }
+
+    fn letters(chars: &[RecognizedChar], min_probability: f32) -> String {
+        letters_in_word(&chars.iter().collect::<Vec<_>>(), min_probability)
+    }
+
+    /// `text` with each digit's letter alternative set from `alternatives`
+    /// (one letter and its probability per digit, in order).
+    fn with_letters(text: &str, alternatives: &[(char, f32)]) -> Vec<RecognizedChar> {
+        let centres: Vec<f32> = (0..text.chars().count()).map(|i| 20.0 + 24.0 * i as f32).collect();
+        let mut chars = chars_at(text, &centres);
+        let mut given = alternatives.iter();
+        for c in chars.iter_mut().filter(|c| c.text.chars().all(|d| d.is_ascii_digit())) {
+            c.letter_alternative = given.next().copied();
+        }
+        chars
+    }
+
+    #[test]
+    fn a_digit_among_letters_takes_the_models_letter() {
+        let min = LayoutParams::default().letter_alternative_min;
+        assert_eq!(letters(&with_letters("s0cket", &[('o', 0.45)]), min), "socket");
+        assert_eq!(letters(&with_letters("T0TAL", &[('O', 0.45)]), min), "TOTAL");
+        // A letter the model found less probable leaves the digit.
+        assert_eq!(letters(&with_letters("s0cket", &[('o', min * 0.9)]), min), "s0cket");
+        // A run of digits among letters takes its letters only if each is probable enough.
+        assert_eq!(letters(&with_letters("g00ds", &[('o', 0.45), ('o', 0.3)]), min), "goods");
+        assert_eq!(letters(&with_letters("g00ds", &[('o', 0.45), ('o', min * 0.9)]), min), "g00ds");
+        // A digit that touches a digit, also past a joining mark, stays:
+        // "RM50", "1.5L", "10KG", "12A".
+        assert_eq!(letters(&with_letters("RM50", &[('S', 0.45), ('O', 0.45)]), min), "RM50");
+        assert_eq!(letters(&with_letters("1.5L", &[('l', 0.45), ('S', 0.45)]), min), "1.5L");
+        assert_eq!(letters(&with_letters("10KG", &[('I', 0.45), ('O', 0.45)]), min), "10KG");
+        // Nothing but marks or the word's edge beside it: "No.1", "(3)".
+        assert_eq!(letters(&with_letters("No.1", &[('l', 0.45)]), min), "No.1");
+        assert_eq!(letters(&with_letters("(3)", &[('B', 0.45)]), min), "(3)");
+        // A letter on one side only: a quantity before letters ("8PCS"), a
+        // code or a subscript after them ("AH019", "x1,") stays.
+        assert_eq!(letters(&with_letters("8PCS", &[('B', 0.45)]), min), "8PCS");
+        assert_eq!(letters(&with_letters("x1,", &[('i', 0.45)]), min), "x1,");
+        assert_eq!(letters(&with_letters("AH019", &[('O', 0.45), ('l', 0.45), ('g', 0.45)]), min), "AH019");
     }
 
     #[test]

@@ -38,6 +38,16 @@ impl Dictionary {
         self.symbols.iter().enumerate().filter_map(|(i, s)| digit(s).map(|d| (i, d))).collect()
     }
 
+    /// The classes of the ASCII letters `a`-`z` and `A`-`Z` the model has,
+    /// with their letter.
+    pub fn letter_classes(&self) -> Vec<(usize, char)> {
+        let letter = |s: &str| {
+            let mut it = s.chars();
+            it.next().filter(|c| c.is_ascii_alphabetic() && it.next().is_none())
+        };
+        self.symbols.iter().enumerate().filter_map(|(i, s)| letter(s).map(|d| (i, d))).collect()
+    }
+
     /// Every symbol the model can emit (blank excluded).
     pub fn symbols(&self) -> impl Iterator<Item = &str> {
         self.symbols.iter().skip(1).map(String::as_str)

@@ -102,6 +102,11 @@ pub struct RecognizedChar {
     /// (`None` for digits, or when the model has no digit classes): the
     /// model's second thought for an `O` that may be a `0`.
     pub digit_alternative: Option<(char, f32)>,
+    /// The most probable ASCII letter over this character's time steps and
+    /// its mean probability there, when the character itself is an ASCII
+    /// digit (`None` otherwise, or when the model has no letter classes):
+    /// the model's second thought for a `0` that may be an `o`.
+    pub letter_alternative: Option<(char, f32)>,
     /// The highest probability the model gave its space class on the time
     /// steps from the previous character's last to this one's first (0 for
     /// the first character): evidence of a word break the model did not emit.
@@ -186,6 +191,7 @@ impl Recognizer {
         let classes = self.dictionary.classes();
         let content = crop.width() as f32;
         let digits = self.dictionary.digit_classes();
+        let letters = self.dictionary.letter_classes();
         let tokens = greedy_decode(&probs, steps, classes, allowed);
         let chars = tokens
             .iter()
@@ -195,7 +201,8 @@ impl Recognizer {
                 let is_digit = text.chars().all(|c| c.is_ascii_digit());
                 let previous = k.checked_sub(1).map(|i| tokens[i].last_step);
                 RecognizedChar {
-                    digit_alternative: if is_digit { None } else { best_digit(&probs, classes, t, &digits, allowed) },
+                    digit_alternative: if is_digit { None } else { best_of(&probs, classes, t, &digits, allowed) },
+                    letter_alternative: if is_digit { best_of(&probs, classes, t, &letters, allowed) } else { None },
                     space_before: previous
                         .map_or(0.0, |from| max_probability(&probs, classes, from..=t.first_step, classes - 1)),
                     text,
@@ -268,18 +275,18 @@ impl Recognizer {
     }
 }
 
-/// The ASCII digit (among `digits`: class and symbol) with the highest mean
-/// probability over `token`'s time steps, and that mean; classes barred by
-/// `allowed` are skipped.
-fn best_digit(
+/// The symbol among `candidates` (class and symbol: the ASCII digits or
+/// letters) with the highest mean probability over `token`'s time steps, and
+/// that mean; classes barred by `allowed` are skipped.
+fn best_of(
     probs: &[f32],
     classes: usize,
     token: &CtcToken,
-    digits: &[(usize, char)],
+    candidates: &[(usize, char)],
     allowed: Option<&[bool]>,
 ) -> Option<(char, f32)> {
     let span = (token.last_step + 1 - token.first_step) as f32;
-    digits
+    candidates
         .iter()
         .filter(|(class, _)| allowed.is_none_or(|m| m.get(*class).copied().unwrap_or(false)))
         .map(|&(class, symbol)| {
@@ -328,10 +335,10 @@ mod tests {
     }
 
     #[test]
-    fn each_character_keeps_its_best_digit_and_the_space_probability_before_it() {
+    fn each_character_keeps_its_best_digit_or_letter_and_the_space_probability_before_it() {
         // Classes: blank, "O", "0", space. Step 0 reads "O" with "0" second,
         // step 1 is a blank with some probability of a space, step 2 reads "0".
-        let probs = vec![0.1, 0.6, 0.3, 0.0, 0.8, 0.0, 0.0, 0.2, 0.1, 0.0, 0.9, 0.0];
+        let probs = vec![0.1, 0.6, 0.3, 0.0, 0.8, 0.0, 0.0, 0.2, 0.1, 0.05, 0.85, 0.0];
         let recognizer = Recognizer::new(Box::new(Fixed(probs)), Dictionary::from_lines("O\n0"), Default::default());
         let reading = recognizer.recognize(&RgbImage::new(24, 48), None).unwrap();
         assert_eq!(reading.text(), "O0");
@@ -340,9 +347,15 @@ mod tests {
         assert_eq!(o.space_before, 0.0);
         assert_eq!(zero.digit_alternative, None);
         assert!((zero.space_before - 0.2).abs() < 1e-6, "{zero:?}");
-        // A mask that bars the digit leaves no alternative.
+        // The digit keeps its best letter; the letter has none.
+        assert_eq!(zero.letter_alternative, Some(('O', 0.05)));
+        assert_eq!(o.letter_alternative, None);
+        // A mask that bars the digit (or the letter) leaves no alternative.
         let reading = recognizer.recognize(&RgbImage::new(24, 48), Some(&[true, true, false, true])).unwrap();
         assert_eq!(reading.chars[0].digit_alternative, None);
+        let reading = recognizer.recognize(&RgbImage::new(24, 48), Some(&[true, false, true, true])).unwrap();
+        assert_eq!(reading.text(), "00");
+        assert!(reading.chars.iter().all(|c| c.letter_alternative.is_none()), "{reading:?}");
     }
 
     /// A fake recogniser with one time step per 8 columns: class 1 ("a")
