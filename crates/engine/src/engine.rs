@@ -13,8 +13,9 @@ use crate::decode::{decode_image, DecodeLimits};
 use crate::detection::{DetectedBox, DetectionOptions, Detector, DetectorConfig};
 use crate::geometry::{Point, Quad};
 use crate::imageops::resize;
-use crate::layout::{assemble, LayoutParams};
+use crate::layout::{assemble, LayoutParams, Segment};
 use crate::line_reading::LineReader;
+use crate::missed_glyphs::missed_glyph_boxes;
 use crate::model::OnnxModel;
 use crate::orientation::{border_colour, estimate_skew, map_blocks, rotate_about_centre, turn_quad_180};
 use crate::recognition::{fuse_hardswish, keep_output_classes, Dictionary, Recognizer, RecognizerConfig};
@@ -88,6 +89,11 @@ pub struct EngineConfig {
     /// Latin-script classes (see [`Script::Latin`]): same readings of Latin
     /// text, less work per crop.
     pub latin_recognizer: bool,
+    /// Also read ink on the detected rows that no box covers and that looks
+    /// like a glyph of its row (a lone quantity `1` the detector overlooks;
+    /// see `missed_glyphs`), keeping readings of at least
+    /// [`MISSED_GLYPH_MIN_CONFIDENCE`].
+    pub read_missed_glyphs: bool,
 }
 
 impl Default for EngineConfig {
@@ -102,6 +108,7 @@ impl Default for EngineConfig {
             layout: LayoutParams::default(),
             plan_capacity: 64,
             latin_recognizer: true,
+            read_missed_glyphs: true,
         }
     }
 }
@@ -145,6 +152,11 @@ pub struct PlanCounts {
 /// Every page size rounds to its own detector input shape, so without a
 /// bound a server would keep a plan (2-7 MB) for every size it has seen.
 const DETECTOR_PLANS: usize = 12;
+
+/// Least mean character confidence of a reading of ink the detector left
+/// out ([`EngineConfig::read_missed_glyphs`]): such a crop has no detector
+/// score behind it, so only a reading the recogniser is sure of is kept.
+pub const MISSED_GLYPH_MIN_CONFIDENCE: f32 = 0.9;
 
 /// Engine 2's [`LayoutParams::word_gap_blank`] (Engine 1: 0.23).
 const ENGINE2_WORD_GAP_BLANK: f32 = 0.19;
@@ -568,7 +580,20 @@ impl OcrEngine {
             layout: &self.config.layout,
             min_line_confidence: self.config.min_line_confidence,
         };
-        let segments = lines.read_all(&boxes, options, timings)?;
+        let mut segments = lines.read_all(&boxes, options, timings)?;
+        if self.config.read_missed_glyphs {
+            let clock = Instant::now();
+            let missed = missed_glyph_boxes(&work, &boxes);
+            timings.postprocess += clock.elapsed();
+            if !missed.is_empty() {
+                let strict = LineReader {
+                    min_line_confidence: self.config.min_line_confidence.max(MISSED_GLYPH_MIN_CONFIDENCE),
+                    ..lines
+                };
+                let legible = |s: &Segment| s.words.iter().any(|w| w.text.chars().any(char::is_alphanumeric));
+                segments.extend(strict.read_all(&missed, options, timings)?.into_iter().filter(legible));
+            }
+        }
         let clock = Instant::now();
         let mut blocks = assemble(segments, &self.config.layout);
         let (width, height) =

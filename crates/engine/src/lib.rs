@@ -40,6 +40,7 @@ pub mod imageops;
 pub mod languages;
 pub mod layout;
 mod line_reading;
+mod missed_glyphs;
 pub mod model;
 pub mod orientation;
 pub mod reader;
