@@ -31,9 +31,9 @@ fn report(label: &str, s: &Scores) {
     );
 }
 
-// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2444, caseless 0.1292,
-// bag-of-words F1 0.6887 (caseless 0.8511), digit words whole 0.8911 (761/854;
-// CER 0.2447, caseless 0.1296, F1 0.6870 / 0.8495 and 759 before digits between
+// Engine 1 (PP-OCRv4 mobile). Measured: receipts CER 0.2439, caseless 0.1288,
+// bag-of-words F1 0.6900 (caseless 0.8523), digit words whole 0.8981 (767/854;
+// 761 before ink the detector left out of its rows was read, CER 0.2447, caseless 0.1296, F1 0.6870 / 0.8495 and 759 before digits between
 // letters took the recogniser's letters, 753 before the detector's input was
 // contrast-stretched, 752 before a letter between digits took the recogniser's
 // digit). The letters rule is worth five words, inside the margin: its unit
@@ -49,7 +49,7 @@ fn engine1_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.665, "bag-of-words F1 {:.4} below 0.665", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.861, "digit words whole {:.4} below 0.861", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.878, "digit words whole {:.4} below 0.878", s.digit_words_whole_rate());
 }
 
 // Measured: lines CER 0.0036, bag-of-words F1 0.9795.
@@ -72,8 +72,9 @@ fn engine1_reads_full_width_lines_end_to_end() {
 }
 
 // Engine 2 (PP-OCRv6 small, EngineConfig::engine2). Measured: receipts CER
-// 0.2373, caseless 0.1219, bag-of-words F1 0.7503 (caseless 0.9141), digit
-// words whole 0.9356 (799/854; 0.9297 before the detector's input was
+// 0.2370, caseless 0.1217, bag-of-words F1 0.7523 (caseless 0.9159), digit
+// words whole 0.9473 (809/854; 0.9356 before ink the detector left out of its
+// rows was read, which the bound 0.936 catches; 0.9297 before the detector's input was
 // contrast-stretched, 0.9274 before the recogniser's own digit and
 // space evidence, 0.9075 before lone digits were detected). Those two rules
 // are worth one or two words each, inside the margin: their unit tests in
@@ -90,7 +91,7 @@ fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.725, "bag-of-words F1 {:.4} below 0.725", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.917, "digit words whole {:.4} below 0.917", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.936, "digit words whole {:.4} below 0.936", s.digit_words_whole_rate());
 }
 
 // Measured: lines CER 0.0026, bag-of-words F1 0.9843.
