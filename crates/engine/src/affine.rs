@@ -26,24 +26,7 @@ use std::collections::HashMap;
 
 use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 
-const FLOAT: i32 = 1;
-
-/// The values of an f32 tensor.
-fn floats(t: &TensorProto) -> Option<Vec<f32>> {
-    if t.data_type != FLOAT {
-        return None;
-    }
-    if !t.float_data.is_empty() {
-        return Some(t.float_data.clone());
-    }
-    Some(t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-}
-
-fn set_floats(t: &mut TensorProto, dims: &[i64], values: &[f32]) {
-    t.dims = dims.to_vec();
-    t.float_data.clear();
-    t.raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-}
+use crate::onnx_tensor::{floats, set_floats, FLOAT};
 
 /// Where a constant tensor lives: an initializer, or a `Constant` node's value.
 #[derive(Clone, Copy)]

@@ -42,6 +42,7 @@ pub mod layout;
 mod line_reading;
 mod missed_glyphs;
 pub mod model;
+mod onnx_tensor;
 pub mod orientation;
 pub mod reader;
 pub mod reading_order;

@@ -8,9 +8,8 @@
 
 use tract_onnx::pb::{ModelProto, TensorProto};
 
+use crate::onnx_tensor::{floats, set_floats};
 use crate::{EngineError, Result};
-
-const FLOAT: i32 = 1;
 
 /// Keeps only the output classes listed in `keep` (indices into the
 /// original classes, in the order they should appear).
@@ -67,25 +66,10 @@ fn constant_mut<'a>(graph: &'a mut tract_onnx::pb::GraphProto, name: &str) -> Op
     node.attribute.iter_mut().find(|a| a.name == "value").and_then(|a| a.t.as_mut())
 }
 
-fn floats(t: &TensorProto) -> Option<Vec<f32>> {
-    if t.data_type != FLOAT {
-        return None;
-    }
-    if !t.float_data.is_empty() {
-        return Some(t.float_data.clone());
-    }
-    Some(t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-}
-
-fn set_floats(t: &mut TensorProto, dims: &[i64], values: &[f32]) {
-    t.dims = dims.to_vec();
-    t.float_data.clear();
-    t.raw_data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::onnx_tensor::FLOAT;
     use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, ValueInfoProto};
 
     fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
