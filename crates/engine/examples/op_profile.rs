@@ -28,7 +28,9 @@
 //!
 //! A variant name takes graph-edit suffixes: `+hs` folds the exported
 //! hard-swish activations (`fuse_hardswish`), `+af` the constant scale/shift
-//! steps into the neighbouring convolutions (`fold_affine`), `k:NAME=VALUE`
+//! steps into the neighbouring convolutions (`fold_affine`), `+ds` runs the
+//! row-strided depthwise convolutions unstrided and subsampled
+//! (`unstride_depthwise`, applied to each plan's graph), `k:NAME=VALUE`
 //! sets a scopable tract knob while the variant's plans are built, e.g.
 //! `--ab --variants e1-latin+hs,e1-latin+hs+af,e1-latin+hs+k:TRACT_DISABLE_DIRECT_SPATIAL=1`.
 //!
@@ -52,6 +54,8 @@ use ocr_engine::detection::{stretch_contrast, Detector};
 use ocr_engine::imageops::{resize, write_bgr_normalised};
 use ocr_engine::model::{DenseTensor, Model, OnnxModel};
 use ocr_engine::recognition::{fuse_hardswish, keep_output_classes, Dictionary, RecognizerConfig};
+use ocr_engine::transpose::{transpose_spatial, TallAsWide};
+use ocr_engine::unstride::unstride_depthwise;
 use ocr_engine::{decode_image, is_latin_symbol, DecodeLimits, EngineConfig, ModelSet, RgbImage};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::knobs::KnobScope;
@@ -286,11 +290,13 @@ struct Variant {
 }
 
 /// The graph edits and tract knobs a variant name's `+` suffixes ask for:
-/// `hs`, `af`, and `k:NAME=VALUE` (a scopable tract knob, set while the
+/// `hs`, `af`, `ds`, and `k:NAME=VALUE` (a scopable tract knob, set while the
 /// variant's plans are built).
 struct Suffixes {
     fuse: bool,
     fold: bool,
+    unstride: bool,
+    tall_as_wide: bool,
     knobs: KnobScope,
 }
 
@@ -298,7 +304,7 @@ fn suffixes(flags: &[&str]) -> Result<Suffixes, BoxError> {
     let mut knobs = Vec::new();
     for f in flags {
         match *f {
-            "hs" | "af" => {}
+            "hs" | "af" | "ds" | "tw" => {}
             k if k.starts_with("k:") => {
                 let (name, value) = k[2..].split_once('=').ok_or("a knob suffix is k:NAME=VALUE")?;
                 knobs.push((name, value));
@@ -306,7 +312,13 @@ fn suffixes(flags: &[&str]) -> Result<Suffixes, BoxError> {
             other => return Err(format!("unknown variant suffix +{other}").into()),
         }
     }
-    Ok(Suffixes { fuse: flags.contains(&"hs"), fold: flags.contains(&"af"), knobs: KnobScope::new(knobs)? })
+    Ok(Suffixes {
+        fuse: flags.contains(&"hs"),
+        fold: flags.contains(&"af"),
+        unstride: flags.contains(&"ds"),
+        tall_as_wide: flags.contains(&"tw"),
+        knobs: KnobScope::new(knobs)?,
+    })
 }
 
 fn load_variant(name: &str, models: &Path) -> Result<Variant, BoxError> {
@@ -316,7 +328,7 @@ fn load_variant(name: &str, models: &Path) -> Result<Variant, BoxError> {
     let mut parts = name.split('+');
     let name = parts.next().unwrap_or_default();
     let flags: Vec<&str> = parts.collect();
-    let Suffixes { fuse, fold, knobs } = suffixes(&flags)?;
+    let Suffixes { fuse, fold, unstride, knobs, .. } = suffixes(&flags)?;
     let (label, set, prune) = match name {
         "e1-latin" => ("E1 latin", ModelSet::engine1(models), true),
         "e1-full" => ("E1 full", ModelSet::engine1(models), false),
@@ -339,12 +351,15 @@ fn load_variant(name: &str, models: &Path) -> Result<Variant, BoxError> {
         }
         Ok(())
     })?;
+    let model = if unstride { model.editing_plans(unstride_depthwise) } else { model };
     let label = flags.iter().fold(label.to_string(), |l, f| format!("{l} +{f}"));
     Ok(Variant { label, model, knobs })
 }
 
-/// Engine 1's detector with the graph edits its suffixes name (see [`load_variant`]).
-fn load_detector(name: &str, models: &Path) -> Result<(String, OnnxModel, KnobScope), BoxError> {
+/// Engine 1's detector with the graph edits its suffixes name (see
+/// [`load_variant`]); with `+tw`, also its transposed copy, which runs the
+/// pages taller than wide (`TallAsWide`).
+fn load_detector(name: &str, models: &Path) -> Result<DetectorVariant, BoxError> {
     let mut parts = name.split('+');
     let set = match parts.next() {
         Some("det") => ModelSet::engine1(models),
@@ -352,17 +367,48 @@ fn load_detector(name: &str, models: &Path) -> Result<(String, OnnxModel, KnobSc
         _ => return Err(format!("unknown detector variant {name}").into()),
     };
     let flags: Vec<&str> = parts.collect();
-    let Suffixes { fuse, fold, knobs } = suffixes(&flags)?;
-    let model = OnnxModel::load_edited(&set.detector, 8, |proto| {
-        if fuse {
-            eprintln!("{name}: {} hard-swish activations folded", fuse_hardswish(proto));
+    let Suffixes { fuse, fold, unstride, tall_as_wide, knobs } = suffixes(&flags)?;
+    let load = |transposed: bool| -> Result<Arc<OnnxModel>, BoxError> {
+        let model = OnnxModel::load_edited(&set.detector, 8, |proto| {
+            if fuse {
+                eprintln!("{name}: {} hard-swish activations folded", fuse_hardswish(proto));
+            }
+            if fold {
+                eprintln!("{name}: {} scale/shift steps folded", fold_affine(proto));
+            }
+            if transposed {
+                let convs = transpose_spatial(proto)
+                    .ok_or_else(|| ocr_engine::EngineError::Inference("detector graph cannot be transposed".into()))?;
+                eprintln!("{name}: {convs} convolutions transposed");
+            }
+            Ok(())
+        })?;
+        Ok(Arc::new(if unstride { model.editing_plans(unstride_depthwise) } else { model }))
+    };
+    let model = load(false)?;
+    let tall = if tall_as_wide { Some(load(true)?) } else { None };
+    Ok(DetectorVariant { label: name.to_string(), model, tall, knobs })
+}
+
+/// A detector variant: the model, its transposed copy for tall pages
+/// (`+tw`), and the knobs its plans are built with.
+struct DetectorVariant {
+    label: String,
+    model: Arc<OnnxModel>,
+    tall: Option<Arc<OnnxModel>>,
+    knobs: KnobScope,
+}
+
+impl DetectorVariant {
+    /// The model the engine would run.
+    fn engine_model(&self) -> Box<dyn Model> {
+        match &self.tall {
+            Some(tall) => {
+                Box::new(TallAsWide::new(Box::new(Shared(self.model.clone())), Box::new(Shared(tall.clone()))))
+            }
+            None => Box::new(Shared(self.model.clone())),
         }
-        if fold {
-            eprintln!("{name}: {} scale/shift steps folded", fold_affine(proto));
-        }
-        Ok(())
-    })?;
-    Ok((name.to_string(), model, knobs))
+    }
 }
 
 /// A model shared between a [`Detector`] and the node profiler.
@@ -387,13 +433,14 @@ fn detector_mode(args: &Args, config: &EngineConfig, models: &Path) -> Result<()
     }
     let mut variants = Vec::new();
     for name in &args.variants {
-        let (label, model, knobs) = load_detector(name, models)?;
-        let model = Arc::new(model);
-        variants.push((label, model.clone(), Detector::new(Box::new(Shared(model)), config.detector), knobs));
+        let v = load_detector(name, models)?;
+        let detector = Detector::new(v.engine_model(), config.detector);
+        variants.push((v.label.clone(), v, detector, ()));
     }
     let (_, first) = pages.first().ok_or("no pages")?;
     if !args.ab {
-        for (label, model, detector, knobs) in &variants {
+        for (label, v, detector, _) in &variants {
+            let knobs = &v.knobs;
             // The input the detector builds for the first page.
             let g = detector.input_geometry(first.width(), first.height());
             let mut scaled = resize(first, g.width, g.height);
@@ -402,6 +449,11 @@ fn detector_mode(args: &Args, config: &EngineConfig, models: &Path) -> Result<()
             let mut data = vec![0f32; 3 * tw * th];
             write_bgr_normalised(&scaled, &mut data, tw, th);
             let input = Tensor::from_shape(&[1, 3, th, tw], &data)?;
+            // A tall page runs transposed through the `+tw` copy.
+            let (model, input, tw, th) = match &v.tall {
+                Some(tall) if th > tw => (tall, input.permute_axes(&[0, 1, 3, 2])?, th, tw),
+                _ => (&v.model, input, tw, th),
+            };
             let plan = knobs.enter(|| model.optimised_plan(&[1, 3, th, tw]))?;
             let mut times = NodeTimes::new(&plan);
             let mut state = plan.spawn()?;
@@ -423,8 +475,8 @@ fn detector_mode(args: &Args, config: &EngineConfig, models: &Path) -> Result<()
     let (mut flipped, mut boxes_differ, mut max_diff) =
         (vec![0usize; variants.len()], vec![0usize; variants.len()], vec![0f32; variants.len()]);
     for (i, (path, page)) in pages.iter().enumerate() {
-        for (_, _, d, knobs) in &variants {
-            knobs.enter(|| d.prepare(page.width(), page.height()))?;
+        for (_, v, d, _) in &variants {
+            v.knobs.enter(|| d.prepare(page.width(), page.height()))?;
         }
         let mut maps: Vec<Option<(Vec<f32>, ocr_engine::detection::DetectorInput)>> = vec![None; variants.len()];
         for k in 0..variants.len() {

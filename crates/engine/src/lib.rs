@@ -51,6 +51,8 @@ pub mod result;
 mod retarget;
 pub mod scoped;
 pub mod spread;
+pub mod transpose;
+pub mod unstride;
 
 pub use accurate::{AccurateEngine, SECOND_OPINION_BELOW, SECOND_OPINION_MARGIN};
 pub use decode::{decode_image, for_each_page, DecodeLimits};

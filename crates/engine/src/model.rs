@@ -91,7 +91,14 @@ pub struct OnnxModel {
     /// shapes' plans start from.
     reuse: Option<Mutex<Reuse>>,
     retargeted: std::sync::atomic::AtomicUsize,
+    /// With [`OnnxModel::editing_plans`]: a rewrite of each decluttered graph.
+    plan_edit: Option<PlanEdit>,
 }
+
+/// A rewrite of a decluttered graph at its concrete input shape, before
+/// tract's codegen (e.g. [`crate::unstride::unstride_depthwise`]). Returns
+/// how many places it changed.
+pub type PlanEdit = fn(&mut TypedModel) -> TractResult<usize>;
 
 /// Where a model reusing its decluttered graph stands.
 enum Reuse {
@@ -143,6 +150,7 @@ impl OnnxModel {
             plans: Mutex::new(PlanCache { slots: HashMap::new(), tick: 0, capacity: plan_capacity.max(1) }),
             reuse: None,
             retargeted: Default::default(),
+            plan_edit: None,
         })
     }
 
@@ -153,6 +161,14 @@ impl OnnxModel {
     /// plan's build). Meant for the detectors, whose input is `[1, 3, H, W]`.
     pub fn reusing_declutter(mut self) -> Self {
         self.reuse = Some(Mutex::new(Reuse::Waiting(None)));
+        self
+    }
+
+    /// Applies `edit` to every plan's decluttered graph before codegen: for
+    /// rewrites that need the concrete shape, or that tract's declutter
+    /// would undo.
+    pub fn editing_plans(mut self, edit: PlanEdit) -> Self {
+        self.plan_edit = Some(edit);
         self
     }
 
@@ -226,6 +242,9 @@ impl OnnxModel {
                 model
             }
         };
+        if let Some(edit) = self.plan_edit {
+            edit(&mut decluttered)?;
+        }
         decluttered.optimize()?;
         share_constants(&mut decluttered)?;
         decluttered.into_runnable()
