@@ -11,6 +11,9 @@
 
 use crate::crop::LineCrop;
 use crate::geometry::Quad;
+pub use crate::ink::blank_columns;
+use crate::ink::{ink_spans, InkMap};
+use crate::marks::points_on_the_baseline;
 pub use crate::reading_order::assemble;
 use crate::recognition::{RecognizedChar, RecognizedText};
 use crate::result::{BoundingBox, Word};
@@ -102,8 +105,10 @@ pub struct Segment {
 pub fn words_from_reading(crop: &LineCrop, reading: &RecognizedText, params: &LayoutParams, scale: f32) -> Vec<Word> {
     let height = crop.image.height() as f32;
     let content_width = crop.image.width() as f32;
-    let blank = blank_columns(&crop.image);
+    let ink = InkMap::new(&crop.image);
+    let blank = ink.blank_columns();
     let chars = digits_in_numbers(&reading.chars, params.digit_alternative_min);
+    let chars = points_on_the_baseline(&chars, &ink, &ink_spans(&chars, &blank));
     let groups = split_words(&chars, &blank, height, params);
     let pitch = typical_pitch(&chars).unwrap_or(height * 0.5);
     let mut words = Vec::with_capacity(groups.len());
@@ -331,37 +336,10 @@ fn split_words<'a>(
     words
 }
 
-/// The centre of each character's ink, in crop pixels: the middle of the
-/// ink runs (maximal runs of non-blank columns) whose middles fall between
-/// the midpoints to its neighbours' CTC positions. CTC positions come in
-/// whole time steps (8 crop pixels); the ink is exact to the pixel. `None`
-/// where no ink is found (a glyph too faint, or no contrast at all).
+/// The centre of each character's ink, in crop pixels: the middle of its
+/// ink columns ([`ink_spans`]); `None` where no ink is found.
 fn ink_centres(chars: &[RecognizedChar], blank: &[bool]) -> Vec<Option<f32>> {
-    let ctc: Vec<f32> = chars.iter().map(|c| (c.x0 + c.x1) / 2.0).collect();
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut start = None;
-    for (x, &b) in blank.iter().chain(std::iter::once(&true)).enumerate() {
-        match (b, start) {
-            (false, None) => start = Some(x),
-            (true, Some(s)) => {
-                runs.push((s, x));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    (0..chars.len())
-        .map(|k| {
-            let lo = if k == 0 { f32::NEG_INFINITY } else { (ctc[k - 1] + ctc[k]) / 2.0 };
-            let hi = ctc.get(k + 1).map_or(f32::INFINITY, |&n| (ctc[k] + n) / 2.0);
-            let mine = runs.iter().filter(|(a, b)| {
-                let mid = (*a + *b) as f32 / 2.0;
-                mid >= lo && mid < hi
-            });
-            let (first, last) = mine.fold((usize::MAX, 0), |(f, l), &(a, b)| (f.min(a), l.max(b)));
-            (first != usize::MAX).then(|| (first + last) as f32 / 2.0)
-        })
-        .collect()
+    ink_spans(chars, blank).iter().map(|span| span.map(|(first, end)| (first + end) as f32 / 2.0)).collect()
 }
 
 /// Median distance between the `positions` of consecutive non-space
@@ -414,35 +392,6 @@ fn joins_one_token(
     // Abbreviations and initials: "i.|e.", "D.|I.Y."
     let letter = |ch: char| ch.is_alphabetic();
     a == '.' && letter(b) && before.is_some_and(|p| letter(last(p))) && after.is_some_and(|n| first(n) == '.')
-}
-
-/// For each column of `crop`, whether it holds no ink: no pixel in the middle
-/// rows is darker than the midpoint between the crop's dark and light levels
-/// (5th and 95th luminance percentiles). Low-contrast crops count as blank nowhere.
-pub fn blank_columns(crop: &image::RgbImage) -> Vec<bool> {
-    let (w, h) = (crop.width() as usize, crop.height() as usize);
-    let luma: Vec<u8> =
-        crop.pixels().map(|p| ((p.0[0] as u32 * 77 + p.0[1] as u32 * 150 + p.0[2] as u32 * 29) >> 8) as u8).collect();
-    let mut histogram = [0usize; 256];
-    luma.iter().for_each(|&v| histogram[v as usize] += 1);
-    let percentile = |q: f32| {
-        let target = (luma.len() as f32 * q) as usize;
-        let mut seen = 0;
-        for (v, &n) in histogram.iter().enumerate() {
-            seen += n;
-            if seen > target {
-                return v as u8;
-            }
-        }
-        255
-    };
-    let (dark, light) = (percentile(0.05), percentile(0.95));
-    if light.saturating_sub(dark) < 40 {
-        return vec![false; w];
-    }
-    let threshold = (dark as u32 + light as u32) / 2;
-    let (top, bottom) = (h * 15 / 100, h * 85 / 100);
-    (0..w).map(|x| (top..bottom).all(|y| luma[y * w + x] as u32 > threshold)).collect()
 }
 
 /// Longest run of blank columns within `[from, to)` (clamped to the crop).
@@ -510,21 +459,6 @@ mod tests {
         let words: Vec<usize> =
             split_words(&chars, &blank, 48.0, &LayoutParams::default()).iter().map(Vec::len).collect();
         assert_eq!(words, vec![2, 1]);
-    }
-
-    #[test]
-    fn blank_columns_found_from_ink() {
-        let img = image::RgbImage::from_fn(20, 10, |x, _| {
-            if (5..8).contains(&x) {
-                image::Rgb([0, 0, 0])
-            } else {
-                image::Rgb([250, 250, 250])
-            }
-        });
-        let blank = blank_columns(&img);
-        assert!(blank[0] && !blank[6] && blank[19]);
-        let flat = image::RgbImage::from_pixel(20, 10, image::Rgb([200, 200, 200]));
-        assert!(blank_columns(&flat).iter().all(|&b| !b));
     }
 
     /// Characters at the given centres (crop pixels), each 8 px wide.

@@ -72,13 +72,14 @@ fn engine1_reads_full_width_lines_end_to_end() {
 }
 
 // Engine 2 (PP-OCRv6 small, EngineConfig::engine2). Measured: receipts CER
-// 0.2370, caseless 0.1217, bag-of-words F1 0.7523 (caseless 0.9159), digit
-// words whole 0.9473 (809/854; 0.9356 before ink the detector left out of its
-// rows was read, which the bound 0.936 catches; 0.9297 before the detector's input was
+// 0.2369, caseless 0.1215, bag-of-words F1 0.7533 (caseless 0.9169), digit
+// words whole 0.9508 (812/854; 0.9473 before a hyphen read on the baseline
+// between digits became a point, 0.9356 before ink the detector left out of its
+// rows was read, which the bound 0.938 catches; 0.9297 before the detector's input was
 // contrast-stretched, 0.9274 before the recogniser's own digit and
-// space evidence, 0.9075 before lone digits were detected). Those two rules
-// are worth one or two words each, inside the margin: their unit tests in
-// layout.rs guard them.
+// space evidence, 0.9075 before lone digits were detected). The point rule
+// (three words) and the digit and space rules (one or two each) are inside
+// the margin: their unit tests in marks.rs and layout.rs guard them.
 #[test]
 fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
     let s = score_folder(engine2(), "receipts");
@@ -91,7 +92,7 @@ fn engine2_receipts_accuracy_stays_within_recorded_bounds() {
         s.bag_of_words_f1_caseless()
     );
     assert!(s.bag_of_words_f1() >= 0.725, "bag-of-words F1 {:.4} below 0.725", s.bag_of_words_f1());
-    assert!(s.digit_words_whole_rate() >= 0.936, "digit words whole {:.4} below 0.936", s.digit_words_whole_rate());
+    assert!(s.digit_words_whole_rate() >= 0.938, "digit words whole {:.4} below 0.938", s.digit_words_whole_rate());
 }
 
 // Measured: lines CER 0.0026, bag-of-words F1 0.9843.
